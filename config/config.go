@@ -1,0 +1,88 @@
+// Package config reads the server's settings from the environment, in one
+// place, with the defaults of the runtime contract.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type Config struct {
+	DatabaseURL   string
+	ListenAddr    string
+	PublicBaseURL string
+	MediaDir      string
+	// SecretKey signs short-lived media URLs. Empty: generated once and
+	// kept in the database.
+	SecretKey  string
+	Env        string
+	RateLimits bool
+
+	DBMaxOpenConns    int
+	DBMaxIdleConns    int
+	DBConnMaxLifetime time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// Production turns off the playground and anonymous introspection.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// FromEnv reads the configuration through getenv (os.Getenv in main).
+func FromEnv(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL:   get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/importops?sslmode=disable"),
+		ListenAddr:    get("LISTEN_ADDR", ":8080"),
+		PublicBaseURL: strings.TrimRight(get("PUBLIC_BASE_URL", "http://localhost:8080"), "/"),
+		MediaDir:      get("MEDIA_DIR", "./data/media"),
+		SecretKey:     getenv("SECRET_KEY"),
+		Env:           get("APP_ENV", "development"),
+	}
+	var errs []string
+	switch v := get("RATE_LIMITS", "on"); v {
+	case "on":
+		c.RateLimits = true
+	case "off":
+		c.RateLimits = false
+	default:
+		errs = append(errs, fmt.Sprintf("RATE_LIMITS must be on or off, not %q", v))
+	}
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, fmt.Sprintf("APP_ENV must be development or production, not %q", c.Env))
+	}
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("PUBLIC_BASE_URL must be an http(s) origin such as https://import-ops.com, not %q", c.PublicBaseURL))
+	}
+	intVar := func(key string, def int) int {
+		v := get(key, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("%s must be a whole number, not %q", key, v))
+		}
+		return n
+	}
+	durVar := func(key string, def time.Duration) time.Duration {
+		v := get(key, def.String())
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("%s must be a duration such as 30s, not %q", key, v))
+		}
+		return d
+	}
+	c.DBMaxOpenConns = intVar("DB_MAX_OPEN_CONNS", 20)
+	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", 10)
+	c.DBConnMaxLifetime = durVar("DB_CONN_MAX_LIFETIME", 30*time.Minute)
+	c.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", 20*time.Second)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}

@@ -1,0 +1,146 @@
+// Package db is the PostgreSQL store: every SQL statement of the server
+// lives here, with the embedded migrations that create the schema.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"importops/domain"
+)
+
+// Store runs the product's reads and writes. Each exported method is one
+// unit of work: one statement, or one transaction.
+type Store struct {
+	db *sqlx.DB
+}
+
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+
+// DB is the underlying pool, for health checks and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	MaxOpen     int
+	MaxIdle     int
+	MaxLifetime time.Duration
+}
+
+// Open connects to databaseURL, creating the database first when it does
+// not exist and the role may create it.
+func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB, error) {
+	db, err := connect(ctx, databaseURL)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "3D000" { // invalid_catalog_name
+		if cerr := createDatabase(ctx, databaseURL); cerr != nil {
+			return nil, cerr
+		}
+		db, err = connect(ctx, databaseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pool.MaxOpen > 0 {
+		db.SetMaxOpenConns(pool.MaxOpen)
+	}
+	if pool.MaxIdle > 0 {
+		db.SetMaxIdleConns(pool.MaxIdle)
+	}
+	if pool.MaxLifetime > 0 {
+		db.SetConnMaxLifetime(pool.MaxLifetime)
+	}
+	return db, nil
+}
+
+func connect(ctx context.Context, databaseURL string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database %s: %w", Redact(databaseURL), err)
+	}
+	return db, nil
+}
+
+// createDatabase connects to the server's maintenance database and
+// creates the one named in databaseURL.
+func createDatabase(ctx context.Context, databaseURL string) error {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	admin, err := connect(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // created meanwhile by another process
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// Redact hides the password of a database URL for logs and messages.
+func Redact(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "(unparsable DATABASE_URL)"
+	}
+	return u.Redacted()
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil and
+// rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Ping tells whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// notFound maps sql.ErrNoRows to a client-facing NOT_FOUND for what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Errorf(domain.NotFound, "%s not found", what)
+	}
+	return err
+}
+
+// isUniqueViolation reports a unique index violation, optionally of the
+// named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505" &&
+		(constraint == "" || pqErr.Constraint == constraint)
+}

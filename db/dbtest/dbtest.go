@@ -1,0 +1,111 @@
+// Package dbtest gives each test package a fresh, migrated PostgreSQL
+// database of its own, dropped when the package's tests end.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"importops/db"
+)
+
+// DefaultURL is the local server the README's test command brings up.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+const howToStart = `PostgreSQL is not reachable at %s: %v
+Start it with ./scripts/test (it installs or starts PostgreSQL), or on Debian/Ubuntu:
+  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+or point TEST_DATABASE_URL at a server where this role may CREATE DATABASE.`
+
+// Main is called from a package's TestMain: it creates a database named
+// after the package, migrates it, runs the tests and drops it. When
+// PostgreSQL is unreachable the package FAILS with how to start it.
+//
+//	var testDB *sqlx.DB
+//	func TestMain(m *testing.M) { dbtest.Main(m, "vehicles", &testDB) }
+func Main(m *testing.M, pkg string, out **sqlx.DB) {
+	os.Exit(run(m, pkg, out))
+}
+
+func run(m *testing.M, pkg string, out **sqlx.DB) int {
+	ctx := context.Background()
+	adminURL := os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		adminURL = DefaultURL
+	}
+	admin, err := sqlx.Open("postgres", adminURL)
+	if err == nil {
+		err = admin.PingContext(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, howToStart+"\n", db.Redact(adminURL), err)
+		return 1
+	}
+	defer admin.Close()
+
+	name := "importops_test_" + sanitize(pkg) + "_" + randomSuffix()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: create database %s: %v\n", name, err)
+		return 1
+	}
+	defer func() {
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "dbtest: drop database %s: %v\n", name, err)
+		}
+	}()
+
+	testURL := withDatabase(adminURL, name)
+	conn, err := db.Open(ctx, testURL, db.PoolConfig{MaxOpen: 40})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		return 1
+	}
+	if _, err := db.Migrate(ctx, conn); err != nil {
+		conn.Close()
+		fmt.Fprintf(os.Stderr, "dbtest: %v\n", err)
+		return 1
+	}
+	*out = conn
+	os.Setenv("DBTEST_DATABASE_URL", testURL) // for tests that start processes
+	code := m.Run()
+	conn.Close()
+	return code
+}
+
+// URL returns the database URL of the package's test database.
+func URL(t testing.TB) string {
+	u := os.Getenv("DBTEST_DATABASE_URL")
+	if u == "" {
+		t.Fatal("dbtest.URL called outside dbtest.Main")
+	}
+	return u
+}
+
+func withDatabase(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+var unsafe = regexp.MustCompile(`[^a-z0-9_]+`)
+
+func sanitize(s string) string { return unsafe.ReplaceAllString(strings.ToLower(s), "_") }
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

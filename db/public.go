@@ -1,0 +1,111 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"importops/domain"
+)
+
+// PublicLink is everything the public side may need about one slug, read
+// in ONE statement: the link, the facts that decide whether it is
+// available, and only the public parts of its vehicle and organization.
+// It never selects a VIN, stock number, customer, money or internal note.
+type PublicLink struct {
+	LinkID               string     `db:"link_id"`
+	ShowPhoto            bool       `db:"show_photo"`
+	ShowEstimatedArrival bool       `db:"show_estimated_arrival"`
+	ShowProgress         bool       `db:"show_progress"`
+	ShowCustomerNotes    bool       `db:"show_customer_notes"`
+	ExpiresAt            *time.Time `db:"expires_at"`
+	EndedAt              *time.Time `db:"ended_at"`
+
+	VehicleYear      int          `db:"year"`
+	VehicleMake      string       `db:"make"`
+	VehicleModel     string       `db:"model"`
+	Stage            string       `db:"stage"`
+	EstimatedArrival *domain.Date `db:"estimated_arrival"`
+	VehicleDeletedAt *time.Time   `db:"vehicle_deleted_at"`
+
+	OrgName            string  `db:"org_name"`
+	OrgCountry         string  `db:"country"`
+	SubscriptionStatus string  `db:"subscription_status"`
+	LogoKey            *string `db:"logo_key"`
+
+	HeroJSON   []byte `db:"hero"`
+	PhotosJSON []byte `db:"photos"`
+	NotesJSON  []byte `db:"notes"`
+
+	Hero   *PublicPhotoRow
+	Photos []PublicPhotoRow
+	Notes  []PublicNoteRow
+}
+
+type PublicPhotoRow struct {
+	ID          string  `json:"id"`
+	StorageKey  string  `json:"storage_key"`
+	ContentType string  `json:"content_type"`
+	Caption     *string `json:"caption"`
+	Width       *int    `json:"width"`
+	Height      *int    `json:"height"`
+}
+
+type PublicNoteRow struct {
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// The hero photo, picked photos and customer notes come back as JSON
+// columns so that the whole page costs one round trip. Parts whose option
+// is off are not read at all.
+const sqlPublicLink = `
+SELECT l.id AS link_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
+       l.show_customer_notes, l.expires_at, l.ended_at,
+       v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
+       o.name AS org_name, o.country, o.subscription_status, o.logo_key,
+       (SELECT json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
+                                 'caption', p.caption, 'width', p.width, 'height', p.height)
+          FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,
+       (SELECT COALESCE(json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key,
+                                 'content_type', p.content_type, 'caption', p.caption,
+                                 'width', p.width, 'height', p.height) ORDER BY lp.position), '[]')
+          FROM tracking_link_photos lp JOIN photos p ON p.id = lp.photo_id
+         WHERE lp.link_id = l.id) AS photos,
+       (SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
+                                 ORDER BY n.created_at DESC, n.id DESC), '[]')
+          FROM notes n
+         WHERE l.show_customer_notes AND n.vehicle_id = v.id AND n.scope = 'CUSTOMER') AS notes
+  FROM tracking_links l
+  JOIN vehicles v ON v.id = l.vehicle_id
+  JOIN organizations o ON o.id = l.organization_id
+ WHERE l.slug = $1`
+
+// PublicLink returns what the public side needs for slug, or nil when no
+// link ever had that slug.
+func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error) {
+	var p PublicLink
+	err := s.db.GetContext(ctx, &p, sqlPublicLink, slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load public link: %w", err)
+	}
+	if len(p.HeroJSON) > 0 {
+		p.Hero = new(PublicPhotoRow)
+		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
+			return nil, fmt.Errorf("decode hero photo: %w", err)
+		}
+	}
+	if err := json.Unmarshal(p.PhotosJSON, &p.Photos); err != nil {
+		return nil, fmt.Errorf("decode link photos: %w", err)
+	}
+	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
+		return nil, fmt.Errorf("decode notes: %w", err)
+	}
+	return &p, nil
+}

@@ -1,0 +1,156 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Owned is implemented by every object that belongs to one organization.
+// The @staffOnly directive resolves a field only when Owner() is the
+// caller's organization.
+type Owned interface {
+	Owner() string
+}
+
+type Organization struct {
+	ID                 string
+	Name               string
+	Country            string
+	SubscriptionStatus SubscriptionStatus
+	LogoKey            *string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (o *Organization) Owner() string { return o.ID }
+
+// Locale is the BCP 47 tag derived from the organization's country.
+func (o *Organization) Locale() string { return LocaleForCountry(o.Country) }
+
+type User struct {
+	ID             string
+	OrganizationID string
+	Email          string
+	Name           string
+	Role           Role
+	CreatedAt      time.Time
+}
+
+func (u *User) Owner() string { return u.OrganizationID }
+
+type Customer struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	Email          *string
+	Phone          *string
+	CreatedAt      time.Time
+}
+
+func (c *Customer) Owner() string { return c.OrganizationID }
+
+type Money struct {
+	Amount   decimal.Decimal
+	Currency string
+}
+
+type Vehicle struct {
+	ID               string
+	OrganizationID   string
+	Year             int
+	Make             string
+	Model            string
+	VIN              *string
+	StockNumber      *string
+	CustomerID       *string
+	Stage            Stage
+	EstimatedArrival *Date
+	HeroPhotoID      *string
+	AgreedSalePrice  *Money
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+func (v *Vehicle) Owner() string { return v.OrganizationID }
+
+// Title is "year make model", e.g. "2019 Toyota Land Cruiser".
+func (v *Vehicle) Title() string { return VehicleTitle(v.Year, v.Make, v.Model) }
+
+func VehicleTitle(year int, make, model string) string {
+	return fmt.Sprintf("%d %s %s", year, make, model)
+}
+
+type Photo struct {
+	ID             string
+	OrganizationID string
+	VehicleID      string
+	StorageKey     string
+	ContentType    string
+	Caption        *string
+	Width          *int
+	Height         *int
+	CreatedAt      time.Time
+}
+
+func (p *Photo) Owner() string { return p.OrganizationID }
+
+type Note struct {
+	ID             string
+	OrganizationID string
+	VehicleID      string
+	AuthorID       *string
+	Body           string
+	Scope          NoteScope
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (n *Note) Owner() string { return n.OrganizationID }
+
+type CostItem struct {
+	ID             string
+	OrganizationID string
+	VehicleID      string
+	Category       string
+	Description    *string
+	Amount         Money
+	CreatedAt      time.Time
+}
+
+func (c *CostItem) Owner() string { return c.OrganizationID }
+
+type Payment struct {
+	ID             string
+	OrganizationID string
+	VehicleID      string
+	Amount         Money
+	ReceivedAt     time.Time
+	Reference      *string
+	CreatedAt      time.Time
+}
+
+func (p *Payment) Owner() string { return p.OrganizationID }
+
+// TrackingLink is a public link to one vehicle. A link that has been
+// revoked or replaced keeps its row (EndedAt set) as history.
+type TrackingLink struct {
+	ID                   string
+	OrganizationID       string
+	VehicleID            string
+	Slug                 string
+	ShowPhoto            bool
+	ShowEstimatedArrival bool
+	ShowProgress         bool
+	ShowCustomerNotes    bool
+	// PhotoIDs are the picked gallery photos, in the order picked.
+	PhotoIDs    []string
+	ExpiresAt   *time.Time
+	CreatedByID *string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	EndedAt     *time.Time
+}
+
+func (l *TrackingLink) Owner() string { return l.OrganizationID }

@@ -1,0 +1,26 @@
+// Package resolvers is the GraphQL layer: it decodes input, checks the
+// caller, calls the store or a service, and maps the result. Rules and SQL
+// live elsewhere.
+package resolvers
+
+import (
+	"time"
+
+	"importops/db"
+	"importops/media"
+	"importops/tracking"
+)
+
+// Resolver carries the dependencies of every resolver.
+type Resolver struct {
+	store    *db.Store
+	media    media.Storage
+	signer   *media.Signer
+	tracking *tracking.Service
+	baseURL  string
+	now      func() time.Time
+}
+
+func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string) *Resolver {
+	return &Resolver{store: store, media: m, signer: signer, tracking: t, baseURL: publicBaseURL, now: time.Now}
+}

@@ -1,0 +1,76 @@
+package tracking
+
+import (
+	"time"
+
+	"importops/domain"
+)
+
+// View is everything a customer may see through a tracking link, already
+// filtered by the link's options. Both publicTracking and the /t/ page
+// render it; it holds no private value by construction.
+type View struct {
+	Organization     PublicOrganization
+	Vehicle          PublicVehicle
+	HeroPhoto        *PublicPhoto
+	Progress         *Progress
+	EstimatedArrival *domain.Date
+	Notes            []PublicNote
+	Photos           []PublicPhoto
+	ExpiresAt        *time.Time
+}
+
+type PublicOrganization struct {
+	Name    string
+	LogoURL *string
+	Country string
+	Locale  string
+}
+
+type PublicVehicle struct {
+	Year  int
+	Make  string
+	Model string
+	Title string
+}
+
+type PublicPhoto struct {
+	// ID is used only to build URLs and is not exposed in the schema.
+	ID      string `json:"-"`
+	URL     string
+	Caption *string
+	Width   *int
+	Height  *int
+}
+
+type PublicNote struct {
+	Body      string
+	CreatedAt time.Time
+}
+
+type Progress struct {
+	Current domain.Stage
+	Stages  []ProgressStage
+}
+
+type ProgressStage struct {
+	Stage   domain.Stage
+	Label   string
+	Reached bool
+	Current bool
+}
+
+// NewProgress lays out every stage of the journey, marking those reached.
+func NewProgress(current domain.Stage) *Progress {
+	p := &Progress{Current: current}
+	at := current.Index()
+	for i, s := range domain.Stages {
+		p.Stages = append(p.Stages, ProgressStage{
+			Stage:   s,
+			Label:   s.Label(),
+			Reached: i <= at,
+			Current: i == at,
+		})
+	}
+	return p
+}
