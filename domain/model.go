@@ -154,3 +154,13 @@ type TrackingLink struct {
 }
 
 func (l *TrackingLink) Owner() string { return l.OrganizationID }
+
+// Field is one field of a partial update: when Set is false the stored
+// value stays; otherwise it becomes Value (nil clears a nullable field).
+type Field[T any] struct {
+	Set   bool
+	Value T
+}
+
+// Set returns a Field that changes the value to v.
+func Set[T any](v T) Field[T] { return Field[T]{Set: true, Value: v} }

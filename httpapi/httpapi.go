@@ -17,6 +17,7 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/domain"
+	"importops/loaders"
 	"importops/media"
 	"importops/tracking"
 )
@@ -86,10 +87,11 @@ func (h *handlers) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			if owner != nil {
-				r = r.WithContext(auth.WithViewer(r.Context(), &auth.Viewer{
+				ctx := auth.WithViewer(r.Context(), &auth.Viewer{
 					UserID: owner.UserID, OrganizationID: owner.OrganizationID,
 					Role: domain.Role(owner.Role), TokenHash: hash,
-				}))
+				})
+				r = r.WithContext(loaders.With(ctx, loaders.New(h.Store, owner.OrganizationID)))
 			}
 		}
 		next.ServeHTTP(w, r)

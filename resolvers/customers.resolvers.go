@@ -7,17 +7,39 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"importops/auth"
+	"importops/db"
 	"importops/domain"
 	"importops/graph/model"
 )
 
 // CreateCustomer is the resolver for the createCustomer field.
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CustomerInput) (*domain.Customer, error) {
-	panic(fmt.Errorf("not implemented: CreateCustomer - createCustomer"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.CreateCustomer(ctx, v.OrganizationID, db.CustomerInput{
+		Name: input.Name, Email: input.Email.Value(), Phone: input.Phone.Value(),
+	})
 }
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
-	panic(fmt.Errorf("not implemented: Customers - customers"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.store.Customers(ctx, v.OrganizationID, first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CustomerConnection{Edges: []model.CustomerEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}}
+	for i, c := range page.Customers {
+		conn.Edges = append(conn.Edges, model.CustomerEdge{Cursor: page.Cursors[i], Node: c})
+	}
+	if n := len(page.Cursors); n > 0 {
+		conn.PageInfo.EndCursor = &page.Cursors[n-1]
+	}
+	return conn, nil
 }

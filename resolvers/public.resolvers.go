@@ -7,11 +7,10 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"importops/tracking"
 )
 
 // PublicTracking is the resolver for the publicTracking field.
 func (r *queryResolver) PublicTracking(ctx context.Context, slug string) (*tracking.View, error) {
-	panic(fmt.Errorf("not implemented: PublicTracking - publicTracking"))
+	return r.tracking.View(ctx, slug)
 }

@@ -7,42 +7,117 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"importops/auth"
+	"importops/db"
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/tracking"
 
 	"github.com/99designs/gqlgen/graphql"
 )
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*model.AuthPayload, error) {
-	panic(fmt.Errorf("not implemented: Login - login"))
+	user, hash, err := r.store.UserByEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	// CheckPassword spends a bcrypt comparison even for an unknown email.
+	if !auth.CheckPassword(hash, password) || user == nil {
+		return nil, domain.Errorf(domain.Unauthenticated, "email or password is incorrect")
+	}
+	token, tokenHash := auth.NewToken()
+	if err := r.store.CreateToken(ctx, user.ID, tokenHash); err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: token, User: user}, nil
 }
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
-	panic(fmt.Errorf("not implemented: Logout - logout"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.store.RevokeToken(ctx, v.TokenHash); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // UpdateOrganization is the resolver for the updateOrganization field.
 func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.UpdateOrganizationInput) (*domain.Organization, error) {
-	panic(fmt.Errorf("not implemented: UpdateOrganization - updateOrganization"))
+	v, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, country := input.Name.Value(), input.Country.Value()
+	if input.Name.IsSet() && name == nil {
+		return nil, domain.Required("name")
+	}
+	if input.Country.IsSet() && country == nil {
+		return nil, domain.Required("country")
+	}
+	return r.store.UpdateOrganization(ctx, v.OrganizationID, db.OrganizationUpdate{Name: name, Country: country})
 }
 
 // UploadOrganizationLogo is the resolver for the uploadOrganizationLogo field.
 func (r *mutationResolver) UploadOrganizationLogo(ctx context.Context, file graphql.Upload) (*domain.Organization, error) {
-	panic(fmt.Errorf("not implemented: UploadOrganizationLogo - uploadOrganizationLogo"))
+	v, err := requireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, img, err := readImage(file)
+	if err != nil {
+		return nil, err
+	}
+	old, err := r.store.Organization(ctx, v.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	key := "logos/" + tracking.NewSlug() + img.Ext
+	if err := r.media.Put(ctx, key, data); err != nil {
+		return nil, err
+	}
+	org, err := r.store.SetOrganizationLogo(ctx, v.OrganizationID, key)
+	if err != nil {
+		_ = r.media.Delete(ctx, key)
+		return nil, err
+	}
+	if old.LogoKey != nil {
+		_ = r.media.Delete(ctx, *old.LogoKey)
+	}
+	return org, nil
 }
 
 // LogoURL is the resolver for the logoUrl field.
 func (r *organizationResolver) LogoURL(ctx context.Context, obj *domain.Organization) (*string, error) {
-	panic(fmt.Errorf("not implemented: LogoURL - logoUrl"))
+	if obj.LogoKey == nil {
+		return nil, nil
+	}
+	u := r.baseURL + tracking.LogoPath(*obj.LogoKey)
+	return &u, nil
 }
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
-	panic(fmt.Errorf("not implemented: Viewer - viewer"))
+	v, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := r.store.Organization(ctx, v.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	user, err := l.User.Load(ctx, v.UserID)()
+	if err != nil {
+		return nil, err
+	}
+	if user == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	return &model.Viewer{User: user, Organization: org}, nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

@@ -7,45 +7,83 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"importops/auth"
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/tracking"
 )
 
 // CreateTrackingLink is the resolver for the createTrackingLink field.
 func (r *mutationResolver) CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*domain.TrackingLink, error) {
-	panic(fmt.Errorf("not implemented: CreateTrackingLink - createTrackingLink"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.CreateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug(), linkOptions(options))
 }
 
 // UpdateTrackingLink is the resolver for the updateTrackingLink field.
 func (r *mutationResolver) UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*domain.TrackingLink, error) {
-	panic(fmt.Errorf("not implemented: UpdateTrackingLink - updateTrackingLink"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.UpdateTrackingLink(ctx, v.OrganizationID, vehicleID, linkOptions(&options))
 }
 
 // RevokeTrackingLink is the resolver for the revokeTrackingLink field.
 func (r *mutationResolver) RevokeTrackingLink(ctx context.Context, vehicleID string) (*domain.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: RevokeTrackingLink - revokeTrackingLink"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.RevokeTrackingLink(ctx, v.OrganizationID, vehicleID)
 }
 
 // RegenerateTrackingLink is the resolver for the regenerateTrackingLink field.
 func (r *mutationResolver) RegenerateTrackingLink(ctx context.Context, vehicleID string) (*domain.TrackingLink, error) {
-	panic(fmt.Errorf("not implemented: RegenerateTrackingLink - regenerateTrackingLink"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.RegenerateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug())
 }
 
 // URL is the resolver for the url field.
 func (r *trackingLinkResolver) URL(ctx context.Context, obj *domain.TrackingLink) (string, error) {
-	panic(fmt.Errorf("not implemented: URL - url"))
+	return r.tracking.LinkURL(obj.Slug), nil
 }
 
 // Photos is the resolver for the photos field.
 func (r *trackingLinkResolver) Photos(ctx context.Context, obj *domain.TrackingLink) ([]domain.Photo, error) {
-	panic(fmt.Errorf("not implemented: Photos - photos"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	photos, errs := l.Photo.LoadMany(ctx, obj.PhotoIDs)()
+	out := make([]domain.Photo, 0, len(photos))
+	for i, p := range photos {
+		if len(errs) > i && errs[i] != nil {
+			return nil, errs[i]
+		}
+		if p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
 }
 
 // CreatedBy is the resolver for the createdBy field.
 func (r *trackingLinkResolver) CreatedBy(ctx context.Context, obj *domain.TrackingLink) (*domain.User, error) {
-	panic(fmt.Errorf("not implemented: CreatedBy - createdBy"))
+	if obj.CreatedByID == nil {
+		return nil, nil
+	}
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.User.Load(ctx, *obj.CreatedByID)()
 }
 
 // TrackingLink returns graph.TrackingLinkResolver implementation.

@@ -7,122 +7,307 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"importops/auth"
+	"importops/db"
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
 )
 
 // CreateVehicle is the resolver for the createVehicle field.
 func (r *mutationResolver) CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*domain.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: CreateVehicle - createVehicle"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stage := domain.StagePurchased
+	if s := input.Stage.Value(); s != nil {
+		stage = *s
+	}
+	return r.store.CreateVehicle(ctx, v.OrganizationID, db.VehicleInput{
+		Year: input.Year, Make: input.Make, Model: input.Model,
+		VIN: input.Vin.Value(), StockNumber: input.StockNumber.Value(), CustomerID: input.CustomerID.Value(),
+		Stage: stage, EstimatedArrival: input.EstimatedArrival.Value(), AgreedSalePrice: money(input.AgreedSalePrice.Value()),
+	})
 }
 
 // UpdateVehicle is the resolver for the updateVehicle field.
 func (r *mutationResolver) UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*domain.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: UpdateVehicle - updateVehicle"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.UpdateVehicle(ctx, v.OrganizationID, id, db.VehiclePatch{
+		Year: field(input.Year), Make: field(input.Make), Model: field(input.Model),
+		VIN: field(input.Vin), StockNumber: field(input.StockNumber), CustomerID: field(input.CustomerID),
+		Stage: field(input.Stage), EstimatedArrival: field(input.EstimatedArrival),
+		AgreedSalePrice: moneyField(input.AgreedSalePrice),
+	})
 }
 
 // DeleteVehicle is the resolver for the deleteVehicle field.
 func (r *mutationResolver) DeleteVehicle(ctx context.Context, id string) (string, error) {
-	panic(fmt.Errorf("not implemented: DeleteVehicle - deleteVehicle"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := r.store.DeleteVehicle(ctx, v.OrganizationID, id); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // UploadVehiclePhoto is the resolver for the uploadVehiclePhoto field.
 func (r *mutationResolver) UploadVehiclePhoto(ctx context.Context, vehicleID string, file graphql.Upload, caption *string) (*domain.Photo, error) {
-	panic(fmt.Errorf("not implemented: UploadVehiclePhoto - uploadVehiclePhoto"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if caption != nil {
+		if err := domain.ValidateOptionalText("caption", *caption, domain.MaxCaptionLen); err != nil {
+			return nil, err
+		}
+	}
+	// Check before storing anything, so a bad id leaves no file behind.
+	if err := r.store.CheckVehicle(ctx, v.OrganizationID, vehicleID); err != nil {
+		return nil, err
+	}
+	data, img, err := readImage(file)
+	if err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	key := "photos/" + v.OrganizationID + "/" + id + img.Ext
+	if err := r.media.Put(ctx, key, data); err != nil {
+		return nil, err
+	}
+	p, err := r.store.AddPhoto(ctx, v.OrganizationID, vehicleID, db.NewPhoto{
+		ID: id, StorageKey: key, ContentType: img.ContentType, Caption: caption, Width: img.Width, Height: img.Height,
+	})
+	if err != nil {
+		_ = r.media.Delete(ctx, key)
+		return nil, err
+	}
+	return p, nil
 }
 
 // DeleteVehiclePhoto is the resolver for the deleteVehiclePhoto field.
 func (r *mutationResolver) DeleteVehiclePhoto(ctx context.Context, id string) (string, error) {
-	panic(fmt.Errorf("not implemented: DeleteVehiclePhoto - deleteVehiclePhoto"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	p, err := r.store.DeletePhoto(ctx, v.OrganizationID, id)
+	if err != nil {
+		return "", err
+	}
+	_ = r.media.Delete(ctx, p.StorageKey) // the row is gone; a stray file is harmless
+	return id, nil
 }
 
 // SetHeroPhoto is the resolver for the setHeroPhoto field.
 func (r *mutationResolver) SetHeroPhoto(ctx context.Context, vehicleID string, photoID *string) (*domain.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: SetHeroPhoto - setHeroPhoto"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.SetHeroPhoto(ctx, v.OrganizationID, vehicleID, photoID)
 }
 
 // AddNote is the resolver for the addNote field.
 func (r *mutationResolver) AddNote(ctx context.Context, vehicleID string, body string, scope domain.NoteScope) (*domain.Note, error) {
-	panic(fmt.Errorf("not implemented: AddNote - addNote"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.AddNote(ctx, v.OrganizationID, v.UserID, vehicleID, body, scope)
 }
 
 // UpdateNote is the resolver for the updateNote field.
 func (r *mutationResolver) UpdateNote(ctx context.Context, id string, body *string, scope *domain.NoteScope) (*domain.Note, error) {
-	panic(fmt.Errorf("not implemented: UpdateNote - updateNote"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.UpdateNote(ctx, v.OrganizationID, id, body, scope)
 }
 
 // DeleteNote is the resolver for the deleteNote field.
 func (r *mutationResolver) DeleteNote(ctx context.Context, id string) (string, error) {
-	panic(fmt.Errorf("not implemented: DeleteNote - deleteNote"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.store.DeleteNote(ctx, v.OrganizationID, id); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // AddCost is the resolver for the addCost field.
 func (r *mutationResolver) AddCost(ctx context.Context, vehicleID string, input model.CostInput) (*domain.CostItem, error) {
-	panic(fmt.Errorf("not implemented: AddCost - addCost"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.AddCost(ctx, v.OrganizationID, vehicleID, db.CostInput{
+		Category: input.Category, Description: input.Description.Value(), Amount: *money(input.Amount),
+	})
 }
 
 // RecordPayment is the resolver for the recordPayment field.
 func (r *mutationResolver) RecordPayment(ctx context.Context, vehicleID string, input model.PaymentInput) (*domain.Payment, error) {
-	panic(fmt.Errorf("not implemented: RecordPayment - recordPayment"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.RecordPayment(ctx, v.OrganizationID, vehicleID, db.PaymentInput{
+		Amount: *money(input.Amount), ReceivedAt: input.ReceivedAt, Reference: input.Reference.Value(),
+	})
 }
 
 // Author is the resolver for the author field.
 func (r *noteResolver) Author(ctx context.Context, obj *domain.Note) (*domain.User, error) {
-	panic(fmt.Errorf("not implemented: Author - author"))
+	if obj.AuthorID == nil {
+		return nil, nil
+	}
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.User.Load(ctx, *obj.AuthorID)()
 }
 
 // URL is the resolver for the url field.
 func (r *photoResolver) URL(ctx context.Context, obj *domain.Photo) (string, error) {
-	panic(fmt.Errorf("not implemented: URL - url"))
+	return r.baseURL + r.signer.Sign("/media/photos/"+obj.ID, r.now()), nil
 }
 
 // Vehicle is the resolver for the vehicle field.
 func (r *queryResolver) Vehicle(ctx context.Context, id string) (*domain.Vehicle, error) {
-	panic(fmt.Errorf("not implemented: Vehicle - vehicle"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	veh, err := r.store.Vehicle(ctx, v.OrganizationID, id)
+	if domain.IsCode(err, domain.NotFound) {
+		return nil, nil
+	}
+	return veh, err
 }
 
 // Vehicles is the resolver for the vehicles field.
 func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string, stage *domain.Stage, search *string) (*model.VehicleConnection, error) {
-	panic(fmt.Errorf("not implemented: Vehicles - vehicles"))
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search})
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.VehicleConnection{Edges: []model.VehicleEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
+	for i, veh := range page.Vehicles {
+		conn.Edges = append(conn.Edges, model.VehicleEdge{Cursor: page.Cursors[i], Node: veh})
+	}
+	if n := len(page.Cursors); n > 0 {
+		conn.PageInfo.EndCursor = &page.Cursors[n-1]
+	}
+	return conn, nil
 }
 
 // Customer is the resolver for the customer field.
 func (r *vehicleResolver) Customer(ctx context.Context, obj *domain.Vehicle) (*domain.Customer, error) {
-	panic(fmt.Errorf("not implemented: Customer - customer"))
+	if obj.CustomerID == nil {
+		return nil, nil
+	}
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.Customer.Load(ctx, *obj.CustomerID)()
 }
 
 // HeroPhoto is the resolver for the heroPhoto field.
 func (r *vehicleResolver) HeroPhoto(ctx context.Context, obj *domain.Vehicle) (*domain.Photo, error) {
-	panic(fmt.Errorf("not implemented: HeroPhoto - heroPhoto"))
+	if obj.HeroPhotoID == nil {
+		return nil, nil
+	}
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.Photo.Load(ctx, *obj.HeroPhotoID)()
 }
 
 // Photos is the resolver for the photos field.
 func (r *vehicleResolver) Photos(ctx context.Context, obj *domain.Vehicle) ([]domain.Photo, error) {
-	panic(fmt.Errorf("not implemented: Photos - photos"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	photos, err := l.VehiclePhotos.Load(ctx, obj.ID)()
+	if photos == nil {
+		photos = []domain.Photo{}
+	}
+	return photos, err
 }
 
 // Notes is the resolver for the notes field.
 func (r *vehicleResolver) Notes(ctx context.Context, obj *domain.Vehicle, scope *domain.NoteScope) ([]domain.Note, error) {
-	panic(fmt.Errorf("not implemented: Notes - notes"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := l.VehicleNotes.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Note, 0, len(notes))
+	for _, n := range notes {
+		if scope == nil || n.Scope == *scope {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // Costs is the resolver for the costs field.
 func (r *vehicleResolver) Costs(ctx context.Context, obj *domain.Vehicle) ([]domain.CostItem, error) {
-	panic(fmt.Errorf("not implemented: Costs - costs"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	costs, err := l.Costs.Load(ctx, obj.ID)()
+	if costs == nil {
+		costs = []domain.CostItem{}
+	}
+	return costs, err
 }
 
 // Payments is the resolver for the payments field.
 func (r *vehicleResolver) Payments(ctx context.Context, obj *domain.Vehicle) ([]domain.Payment, error) {
-	panic(fmt.Errorf("not implemented: Payments - payments"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payments, err := l.Payments.Load(ctx, obj.ID)()
+	if payments == nil {
+		payments = []domain.Payment{}
+	}
+	return payments, err
 }
 
 // TrackingLink is the resolver for the trackingLink field.
 func (r *vehicleResolver) TrackingLink(ctx context.Context, obj *domain.Vehicle) (*domain.TrackingLink, error) {
-	panic(fmt.Errorf("not implemented: TrackingLink - trackingLink"))
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.TrackingLink.Load(ctx, obj.ID)()
 }
 
 // Note returns graph.NoteResolver implementation.

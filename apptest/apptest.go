@@ -1,0 +1,218 @@
+// Package apptest runs the real server (real handler, real PostgreSQL,
+// real HTTP on loopback) for end-to-end tests, with helpers to call it as
+// a client would.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
+
+	"importops/auth"
+	"importops/config"
+	"importops/db"
+	"importops/httpapi"
+	"importops/media"
+	"importops/tracking"
+)
+
+// Env is one running server over a test database.
+type Env struct {
+	Store    *db.Store
+	Server   *httptest.Server
+	BaseURL  string
+	MediaDir string
+	Tracking *tracking.Service
+}
+
+// New starts a server on conn (from dbtest.Main). It is closed when t ends.
+func New(t testing.TB, conn *sqlx.DB) *Env {
+	t.Helper()
+	auth.BcryptCost = bcrypt.MinCost // tests here are not about hashing cost
+	mediaDir := t.TempDir()
+	store := db.NewStore(conn)
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	cfg, err := config.FromEnv(func(k string) string {
+		switch k {
+		case "PUBLIC_BASE_URL":
+			return base
+		case "MEDIA_DIR":
+			return mediaDir
+		case "RATE_LIMITS":
+			return "off"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := tracking.NewService(store, base)
+	srv.Config.Handler = httpapi.New(httpapi.Deps{
+		Config:   cfg,
+		Store:    store,
+		Media:    media.Dir{Root: mediaDir},
+		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
+		Tracking: svc,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc}
+}
+
+// Org is an organization with its owner's bearer token.
+type Org struct {
+	ID, UserID, Email, Password, Token string
+}
+
+// NewOrg creates an ACTIVE organization and a token for its owner.
+func (e *Env) NewOrg(t testing.TB, name, country string) Org {
+	t.Helper()
+	email := "owner-" + randomHex() + "@example.com"
+	password := "correct horse battery"
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, user, err := e.Store.CreateOrganization(context.Background(), db.NewOrganization{
+		Name: name, Country: country, OwnerEmail: email, OwnerName: "Owner of " + name, OwnerPasswordHash: hash,
+	})
+	if err != nil {
+		t.Fatalf("create organization: %v", err)
+	}
+	token, tokenHash := auth.NewToken()
+	if err := e.Store.CreateToken(context.Background(), user.ID, tokenHash); err != nil {
+		t.Fatal(err)
+	}
+	return Org{ID: org.ID, UserID: user.ID, Email: email, Password: password, Token: token}
+}
+
+// Error is one GraphQL error as the client receives it.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Response is a GraphQL response with its raw bytes.
+type Response struct {
+	Status int
+	Body   []byte
+	Data   json.RawMessage `json:"data"`
+	Errors []Error         `json:"errors"`
+}
+
+// Code is the extensions.code of the first error, "" when there is none.
+func (r Response) Code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// Decode unmarshals data into v, failing the test on any GraphQL error.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected GraphQL errors: %s", r.Body)
+	}
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode data %s: %v", r.Data, err)
+	}
+}
+
+// Vars are GraphQL variables.
+type Vars = map[string]any
+
+// Do POSTs a GraphQL operation; token "" is an anonymous caller.
+func (e *Env) Do(t testing.TB, token, query string, vars Vars) Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, e.BaseURL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return e.send(t, req, token)
+}
+
+// Upload sends a GraphQL multipart request with one file bound to the
+// variable fileVar.
+func (e *Env) Upload(t testing.TB, token, query string, vars Vars, fileVar, filename string, content []byte) Response {
+	t.Helper()
+	if vars == nil {
+		vars = Vars{}
+	}
+	vars[fileVar] = nil
+	ops, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("operations", string(ops))
+	_ = mw.WriteField("map", fmt.Sprintf(`{"0":["variables.%s"]}`, fileVar))
+	fw, _ := mw.CreateFormFile("0", filename)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.BaseURL+"/graphql", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("GraphQL-Preflight", "1")
+	return e.send(t, req, token)
+}
+
+func (e *Env) send(t testing.TB, req *http.Request, token string) Response {
+	t.Helper()
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := e.Server.Client().Do(req)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Response{Status: res.StatusCode, Body: raw}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response is not JSON (status %d): %s", res.StatusCode, raw)
+	}
+	out.Status, out.Body = res.StatusCode, raw
+	return out
+}
+
+// Get fetches a path (or absolute URL on this server) anonymously.
+func (e *Env) Get(t testing.TB, pathOrURL string) (*http.Response, []byte) {
+	t.Helper()
+	u := pathOrURL
+	if strings.HasPrefix(u, "/") {
+		u = e.BaseURL + u
+	}
+	res, err := e.Server.Client().Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

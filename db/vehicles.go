@@ -1,0 +1,396 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+
+	"importops/domain"
+)
+
+type vehicleRow struct {
+	ID                string              `db:"id"`
+	OrganizationID    string              `db:"organization_id"`
+	Year              int                 `db:"year"`
+	Make              string              `db:"make"`
+	Model             string              `db:"model"`
+	VIN               *string             `db:"vin"`
+	StockNumber       *string             `db:"stock_number"`
+	CustomerID        *string             `db:"customer_id"`
+	Stage             string              `db:"stage"`
+	EstimatedArrival  *domain.Date        `db:"estimated_arrival"`
+	HeroPhotoID       *string             `db:"hero_photo_id"`
+	SalePriceAmount   decimal.NullDecimal `db:"sale_price_amount"`
+	SalePriceCurrency *string             `db:"sale_price_currency"`
+	CreatedAt         time.Time           `db:"created_at"`
+	UpdatedAt         time.Time           `db:"updated_at"`
+}
+
+func (r vehicleRow) toDomain() *domain.Vehicle {
+	v := &domain.Vehicle{
+		ID: r.ID, OrganizationID: r.OrganizationID, Year: r.Year, Make: r.Make, Model: r.Model,
+		VIN: r.VIN, StockNumber: r.StockNumber, CustomerID: r.CustomerID,
+		Stage: domain.Stage(r.Stage), EstimatedArrival: r.EstimatedArrival, HeroPhotoID: r.HeroPhotoID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.SalePriceAmount.Valid && r.SalePriceCurrency != nil {
+		v.AgreedSalePrice = &domain.Money{Amount: r.SalePriceAmount.Decimal, Currency: *r.SalePriceCurrency}
+	}
+	return v
+}
+
+const vehicleColumns = `id, organization_id, year, make, model, vin, stock_number, customer_id, stage,
+	estimated_arrival, hero_photo_id, sale_price_amount, sale_price_currency, created_at, updated_at`
+
+const (
+	sqlInsertVehicle = `INSERT INTO vehicles (organization_id, year, make, model, vin, stock_number, customer_id,
+		stage, estimated_arrival, sale_price_amount, sale_price_currency)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ` + vehicleColumns
+	sqlVehicle = `SELECT ` + vehicleColumns + ` FROM vehicles
+		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
+	sqlVehicleForUpdate = sqlVehicle + ` FOR UPDATE`
+	sqlUpdateVehicle    = `UPDATE vehicles SET year = $3, make = $4, model = $5, vin = $6, stock_number = $7,
+		customer_id = $8, stage = $9, estimated_arrival = $10, sale_price_amount = $11,
+		sale_price_currency = $12, updated_at = now()
+		WHERE organization_id = $1 AND id = $2 RETURNING ` + vehicleColumns
+	sqlDeleteVehicle = `UPDATE vehicles SET deleted_at = now(), updated_at = now()
+		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
+	sqlEndLinksOfVehicle = `UPDATE tracking_links SET ended_at = now(), end_reason = 'VEHICLE_DELETED', updated_at = now()
+		WHERE vehicle_id = $1 AND ended_at IS NULL`
+	sqlSetHero = `UPDATE vehicles SET hero_photo_id = $3, updated_at = now()
+		WHERE organization_id = $1 AND id = $2 RETURNING ` + vehicleColumns
+	sqlVehiclesByIDs = `SELECT ` + vehicleColumns + ` FROM vehicles
+		WHERE organization_id = $1 AND id = ANY($2) AND deleted_at IS NULL`
+
+	// The filters shared by a page and its total count; $1 org, $2 stage,
+	// $3 search pattern.
+	vehicleFilter = ` FROM vehicles v
+		WHERE v.organization_id = $1 AND v.deleted_at IS NULL
+		  AND ($2::text IS NULL OR v.stage = $2)
+		  AND ($3::text IS NULL
+		       OR v.make ILIKE $3 OR v.model ILIKE $3 OR v.vin ILIKE $3 OR v.stock_number ILIKE $3
+		       OR (v.year::text || ' ' || v.make || ' ' || v.model) ILIKE $3
+		       OR EXISTS (SELECT 1 FROM customers c WHERE c.id = v.customer_id AND c.name ILIKE $3))`
+	// Newest first; $4/$5 the cursor, $6 the limit.
+	sqlVehiclePage = `SELECT v.` + "id, v.organization_id, v.year, v.make, v.model, v.vin, v.stock_number, v.customer_id, v.stage, v.estimated_arrival, v.hero_photo_id, v.sale_price_amount, v.sale_price_currency, v.created_at, v.updated_at" +
+		vehicleFilter + `
+		  AND ($4::timestamptz IS NULL OR (v.created_at, v.id) < ($4, $5::uuid))
+		ORDER BY v.created_at DESC, v.id DESC LIMIT $6`
+	sqlVehicleCount = `SELECT count(*)` + vehicleFilter
+)
+
+// VehicleInput is a new vehicle.
+type VehicleInput struct {
+	Year             int
+	Make             string
+	Model            string
+	VIN              *string
+	StockNumber      *string
+	CustomerID       *string
+	Stage            domain.Stage
+	EstimatedArrival *domain.Date
+	AgreedSalePrice  *domain.Money
+}
+
+// VehiclePatch changes the fields that are Set.
+type VehiclePatch struct {
+	Year             domain.Field[*int]
+	Make             domain.Field[*string]
+	Model            domain.Field[*string]
+	VIN              domain.Field[*string]
+	StockNumber      domain.Field[*string]
+	CustomerID       domain.Field[*string]
+	Stage            domain.Field[*domain.Stage]
+	EstimatedArrival domain.Field[*domain.Date]
+	AgreedSalePrice  domain.Field[*domain.Money]
+}
+
+func (s *Store) validateVehicle(in *VehicleInput, now time.Time) error {
+	if err := domain.ValidateYear(in.Year, now); err != nil {
+		return err
+	}
+	if err := domain.ValidateText("make", in.Make, domain.MaxNameLen); err != nil {
+		return err
+	}
+	if err := domain.ValidateText("model", in.Model, domain.MaxNameLen); err != nil {
+		return err
+	}
+	in.Make, in.Model = strings.TrimSpace(in.Make), strings.TrimSpace(in.Model)
+	in.VIN, in.StockNumber = emptyToNil(in.VIN), emptyToNil(in.StockNumber)
+	if in.VIN != nil {
+		if err := domain.ValidateVIN(*in.VIN); err != nil {
+			return err
+		}
+		up := strings.ToUpper(*in.VIN)
+		in.VIN = &up
+	}
+	if in.StockNumber != nil {
+		if err := domain.ValidateText("stockNumber", *in.StockNumber, domain.MaxStockLen); err != nil {
+			return err
+		}
+	}
+	if !in.Stage.IsValid() {
+		return domain.Errorf(domain.BadInput, "stage %q is not a stage", in.Stage)
+	}
+	if in.AgreedSalePrice != nil {
+		m, err := domain.NormalizeMoney("agreedSalePrice", *in.AgreedSalePrice)
+		if err != nil {
+			return err
+		}
+		in.AgreedSalePrice = &m
+	}
+	return nil
+}
+
+func (s *Store) checkCustomer(ctx context.Context, q sqlx.QueryerContext, orgID string, id *string) error {
+	if id == nil {
+		return nil
+	}
+	var ok bool
+	if validID(*id) {
+		if err := sqlx.GetContext(ctx, q, &ok, sqlCustomerExists, orgID, *id); err != nil {
+			return fmt.Errorf("check customer: %w", err)
+		}
+	}
+	if !ok {
+		return domain.Errorf(domain.NotFound, "customer not found")
+	}
+	return nil
+}
+
+func moneyArgs(m *domain.Money) (any, any) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.Amount, m.Currency
+}
+
+// CreateVehicle adds a vehicle to the organization.
+func (s *Store) CreateVehicle(ctx context.Context, orgID string, in VehicleInput) (*domain.Vehicle, error) {
+	if err := s.validateVehicle(&in, time.Now()); err != nil {
+		return nil, err
+	}
+	if err := s.checkCustomer(ctx, s.db, orgID, in.CustomerID); err != nil {
+		return nil, err
+	}
+	amount, currency := moneyArgs(in.AgreedSalePrice)
+	var r vehicleRow
+	err := s.db.GetContext(ctx, &r, sqlInsertVehicle, orgID, in.Year, in.Make, in.Model, in.VIN, in.StockNumber,
+		in.CustomerID, string(in.Stage), in.EstimatedArrival, amount, currency)
+	if err != nil {
+		return nil, fmt.Errorf("insert vehicle: %w", err)
+	}
+	return r.toDomain(), nil
+}
+
+// Vehicle returns the organization's vehicle, NOT_FOUND when it does not
+// exist, is deleted or belongs to another organization.
+func (s *Store) Vehicle(ctx context.Context, orgID, id string) (*domain.Vehicle, error) {
+	return getVehicle(ctx, s.db, orgID, id, sqlVehicle)
+}
+
+func getVehicle(ctx context.Context, q sqlx.QueryerContext, orgID, id, query string) (*domain.Vehicle, error) {
+	if !validID(id) {
+		return nil, domain.InvalidID("vehicle")
+	}
+	var r vehicleRow
+	if err := sqlx.GetContext(ctx, q, &r, query, orgID, id); err != nil {
+		return nil, notFound(err, "vehicle")
+	}
+	return r.toDomain(), nil
+}
+
+// lockVehicle loads the vehicle FOR UPDATE: writes to one vehicle and its
+// link are serialised on this row.
+func lockVehicle(ctx context.Context, tx *sqlx.Tx, orgID, id string) (*domain.Vehicle, error) {
+	return getVehicle(ctx, tx, orgID, id, sqlVehicleForUpdate)
+}
+
+// UpdateVehicle applies a patch: fields not Set stay as they are, a Set
+// nil clears a nullable field and is refused for a required one.
+func (s *Store) UpdateVehicle(ctx context.Context, orgID, id string, p VehiclePatch) (*domain.Vehicle, error) {
+	var out *domain.Vehicle
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		v, err := lockVehicle(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		in := VehicleInput{
+			Year: v.Year, Make: v.Make, Model: v.Model, VIN: v.VIN, StockNumber: v.StockNumber,
+			CustomerID: v.CustomerID, Stage: v.Stage, EstimatedArrival: v.EstimatedArrival,
+			AgreedSalePrice: v.AgreedSalePrice,
+		}
+		if err := applyRequired(p.Year, &in.Year, "year"); err != nil {
+			return err
+		}
+		if err := applyRequired(p.Make, &in.Make, "make"); err != nil {
+			return err
+		}
+		if err := applyRequired(p.Model, &in.Model, "model"); err != nil {
+			return err
+		}
+		if err := applyRequired(p.Stage, &in.Stage, "stage"); err != nil {
+			return err
+		}
+		apply(p.VIN, &in.VIN)
+		apply(p.StockNumber, &in.StockNumber)
+		apply(p.CustomerID, &in.CustomerID)
+		apply(p.EstimatedArrival, &in.EstimatedArrival)
+		apply(p.AgreedSalePrice, &in.AgreedSalePrice)
+		if err := s.validateVehicle(&in, time.Now()); err != nil {
+			return err
+		}
+		if p.CustomerID.Set {
+			if err := s.checkCustomer(ctx, tx, orgID, in.CustomerID); err != nil {
+				return err
+			}
+		}
+		amount, currency := moneyArgs(in.AgreedSalePrice)
+		var r vehicleRow
+		if err := tx.GetContext(ctx, &r, sqlUpdateVehicle, orgID, id, in.Year, in.Make, in.Model, in.VIN,
+			in.StockNumber, in.CustomerID, string(in.Stage), in.EstimatedArrival, amount, currency); err != nil {
+			return fmt.Errorf("update vehicle: %w", err)
+		}
+		out = r.toDomain()
+		return nil
+	})
+	return out, err
+}
+
+func applyRequired[T any](f domain.Field[*T], dst *T, name string) error {
+	if !f.Set {
+		return nil
+	}
+	if f.Value == nil {
+		return domain.Required(name)
+	}
+	*dst = *f.Value
+	return nil
+}
+
+func apply[T any](f domain.Field[T], dst *T) {
+	if f.Set {
+		*dst = f.Value
+	}
+}
+
+// DeleteVehicle soft-deletes the vehicle and ends its tracking link for
+// good, in one transaction.
+func (s *Store) DeleteVehicle(ctx context.Context, orgID, id string) error {
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := lockVehicle(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, sqlDeleteVehicle, orgID, id); err != nil {
+			return fmt.Errorf("delete vehicle: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlEndLinksOfVehicle, id); err != nil {
+			return fmt.Errorf("end tracking link: %w", err)
+		}
+		return nil
+	})
+}
+
+// SetHeroPhoto makes one of the vehicle's photos its hero; nil clears it.
+func (s *Store) SetHeroPhoto(ctx context.Context, orgID, vehicleID string, photoID *string) (*domain.Vehicle, error) {
+	var out *domain.Vehicle
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
+			return err
+		}
+		if photoID != nil {
+			if err := checkPhotosOfVehicle(ctx, tx, vehicleID, []string{*photoID}); err != nil {
+				return err
+			}
+		}
+		var r vehicleRow
+		if err := tx.GetContext(ctx, &r, sqlSetHero, orgID, vehicleID, photoID); err != nil {
+			return fmt.Errorf("set hero photo: %w", err)
+		}
+		out = r.toDomain()
+		return nil
+	})
+	return out, err
+}
+
+// VehiclesByIDs returns the organization's live vehicles among ids.
+func (s *Store) VehiclesByIDs(ctx context.Context, orgID string, ids []string) ([]*domain.Vehicle, error) {
+	var rows []vehicleRow
+	if err := s.db.SelectContext(ctx, &rows, sqlVehiclesByIDs, orgID, pq.Array(validIDs(ids))); err != nil {
+		return nil, fmt.Errorf("load vehicles: %w", err)
+	}
+	out := make([]*domain.Vehicle, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// VehicleFilter narrows the vehicle list.
+type VehicleFilter struct {
+	Stage  *domain.Stage
+	Search *string
+}
+
+// VehiclePage is one page of vehicles, newest first.
+type VehiclePage struct {
+	Vehicles    []*domain.Vehicle
+	Cursors     []string
+	HasNextPage bool
+	TotalCount  int
+}
+
+// Vehicles lists the organization's vehicles, newest first. Search matches
+// make, model, title, VIN, stock number and customer name.
+func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter) (*VehiclePage, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var stage, pattern *string
+	if f.Stage != nil {
+		st := string(*f.Stage)
+		stage = &st
+	}
+	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
+		if err := domain.ValidateOptionalText("search", *f.Search, domain.MaxNameLen); err != nil {
+			return nil, err
+		}
+		p := likePattern(strings.TrimSpace(*f.Search))
+		pattern = &p
+	}
+	var afterTime *time.Time
+	var afterID *string
+	if after != nil {
+		c, err := decodeCursor(*after)
+		if err != nil {
+			return nil, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return nil, domain.Errorf(domain.BadInput, "after is not a cursor from this list")
+		}
+		afterTime, afterID = &t, &c.ID
+	}
+	var rows []vehicleRow
+	if err := s.db.SelectContext(ctx, &rows, sqlVehiclePage, orgID, stage, pattern, afterTime, afterID, n+1); err != nil {
+		return nil, fmt.Errorf("list vehicles: %w", err)
+	}
+	page := &VehiclePage{HasNextPage: len(rows) > n}
+	if page.HasNextPage {
+		rows = rows[:n]
+	}
+	if err := s.db.GetContext(ctx, &page.TotalCount, sqlVehicleCount, orgID, stage, pattern); err != nil {
+		return nil, fmt.Errorf("count vehicles: %w", err)
+	}
+	for _, r := range rows {
+		page.Vehicles = append(page.Vehicles, r.toDomain())
+		page.Cursors = append(page.Cursors, encodeCursor(r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID))
+	}
+	return page, nil
+}

@@ -1,0 +1,88 @@
+package resolvers
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"importops/auth"
+	"importops/db"
+	"importops/domain"
+	"importops/graph/model"
+	"importops/loaders"
+	"importops/media"
+)
+
+// field turns gqlgen's "omitted or explicit value" into the store's.
+func field[T any](o graphql.Omittable[T]) domain.Field[T] {
+	v, set := o.ValueOK()
+	return domain.Field[T]{Set: set, Value: v}
+}
+
+func money(m *model.MoneyInput) *domain.Money {
+	if m == nil {
+		return nil
+	}
+	return &domain.Money{Amount: m.Amount, Currency: m.Currency}
+}
+
+// moneyField converts an optional MoneyInput, keeping "omitted" apart
+// from "null".
+func moneyField(o graphql.Omittable[*model.MoneyInput]) domain.Field[*domain.Money] {
+	v, set := o.ValueOK()
+	return domain.Field[*domain.Money]{Set: set, Value: money(v)}
+}
+
+// staff returns the caller and the request's loaders, or UNAUTHENTICATED.
+func staff(ctx context.Context) (*auth.Viewer, *loaders.Loaders, error) {
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := loaders.From(ctx)
+	if l == nil {
+		return nil, nil, auth.ErrUnauthenticated
+	}
+	return v, l, nil
+}
+
+// requireAdmin allows organization settings to OWNER and ADMIN only.
+func requireAdmin(ctx context.Context) (*auth.Viewer, error) {
+	v, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.Role != domain.RoleOwner && v.Role != domain.RoleAdmin {
+		return nil, domain.Errorf(domain.Forbidden, "only an owner or admin may change the organization")
+	}
+	return v, nil
+}
+
+func linkOptions(in *model.TrackingLinkOptionsInput) db.LinkOptions {
+	if in == nil {
+		return db.LinkOptions{}
+	}
+	o := db.LinkOptions{
+		ShowPhoto:            in.ShowPhoto.Value(),
+		ShowEstimatedArrival: in.ShowEstimatedArrival.Value(),
+		ShowProgress:         in.ShowProgress.Value(),
+		ShowCustomerNotes:    in.ShowCustomerNotes.Value(),
+		PhotoIDs:             field(in.PhotoIds),
+		ExpiresAt:            field(in.ExpiresAt),
+	}
+	if o.PhotoIDs.Set && o.PhotoIDs.Value == nil {
+		o.PhotoIDs.Value = []string{} // null: no picked photos
+	}
+	return o
+}
+
+
+// readImage reads an upload and checks that it is an accepted image.
+func readImage(file graphql.Upload) ([]byte, media.Image, error) {
+	data, err := media.ReadUpload(file.File)
+	if err != nil {
+		return nil, media.Image{}, err
+	}
+	img, err := media.Inspect(data)
+	return data, img, err
+}
