@@ -39,7 +39,8 @@ func (r vehicleRow) toDomain() *domain.Vehicle {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.SalePriceAmount.Valid && r.SalePriceCurrency != nil {
-		v.AgreedSalePrice = &domain.Money{Amount: r.SalePriceAmount.Decimal, Currency: *r.SalePriceCurrency}
+		m := scaled(r.SalePriceAmount.Decimal, *r.SalePriceCurrency)
+		v.AgreedSalePrice = &m
 	}
 	return v
 }
