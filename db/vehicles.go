@@ -65,7 +65,8 @@ const (
 		WHERE vehicle_id = $1 AND ended_at IS NULL`
 	sqlSetHero = `UPDATE vehicles SET hero_photo_id = $3, updated_at = now()
 		WHERE organization_id = $1 AND id = $2 RETURNING ` + vehicleColumns
-	sqlVehiclesByIDs = `SELECT ` + vehicleColumns + ` FROM vehicles
+	sqlPhotoOfVehicle = `SELECT EXISTS (SELECT 1 FROM photos WHERE vehicle_id = $1 AND id = $2)`
+	sqlVehiclesByIDs  = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = ANY($2) AND deleted_at IS NULL`
 
 	// The filters shared by a page and its total count; $1 org, $2 stage,
@@ -305,8 +306,14 @@ func (s *Store) SetHeroPhoto(ctx context.Context, orgID, vehicleID string, photo
 			return err
 		}
 		if photoID != nil {
-			if err := checkPhotosOfVehicle(ctx, tx, vehicleID, []string{*photoID}); err != nil {
-				return err
+			var ok bool
+			if validID(*photoID) {
+				if err := tx.GetContext(ctx, &ok, sqlPhotoOfVehicle, vehicleID, *photoID); err != nil {
+					return fmt.Errorf("check hero photo: %w", err)
+				}
+			}
+			if !ok {
+				return domain.Errorf(domain.NotFound, "photo not found on this vehicle")
 			}
 		}
 		var r vehicleRow

@@ -103,8 +103,9 @@ func DecimalString(d decimal.Decimal) string {
 	return d.String()
 }
 
-// UnmarshalDecimal accepts a decimal string (exact) or an integer; floats
-// are refused because they are not exact.
+// UnmarshalDecimal accepts a decimal string or an integer. A float literal
+// in the query text is refused (it may already have lost precision); a
+// JSON number in the variables is read exactly from its text.
 func UnmarshalDecimal(v any) (decimal.Decimal, error) {
 	switch x := v.(type) {
 	case string:

@@ -79,8 +79,13 @@ func NormalizeCountry(country string) (string, error) {
 	if len(c) != 2 {
 		return "", badInput("country must be an ISO 3166-1 alpha-2 code such as NZ")
 	}
+	// A current country is canonical (not an alias such as UK for GB) and
+	// has legal tender today (which rules out SU, YU, UN and the like).
 	r, err := language.ParseRegion(c)
-	if err != nil || !r.IsCountry() {
+	if err != nil || !r.IsCountry() || r.Canonicalize().String() != c {
+		return "", badInput("country %q is not an ISO 3166-1 alpha-2 country code", c)
+	}
+	if _, ok := currency.FromRegion(r); !ok {
 		return "", badInput("country %q is not an ISO 3166-1 alpha-2 country code", c)
 	}
 	return c, nil
