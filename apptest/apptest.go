@@ -29,6 +29,10 @@ import (
 	"importops/tracking"
 )
 
+// Tests built on this package are not about hashing cost; set once, before
+// any test runs, so parallel tests never race on it.
+func init() { auth.BcryptCost = bcrypt.MinCost }
+
 // Env is one running server over a test database.
 type Env struct {
 	Store    *db.Store
@@ -36,12 +40,25 @@ type Env struct {
 	BaseURL  string
 	MediaDir string
 	Tracking *tracking.Service
+	// Media is where the server stores uploads.
+	Media media.Storage
+}
+
+// Options change how New builds the server.
+type Options struct {
+	// Media replaces the default storage, a fresh directory (MediaDir).
+	Media media.Storage
 }
 
 // New starts a server on conn (from dbtest.Main). It is closed when t ends.
 func New(t testing.TB, conn *sqlx.DB) *Env {
 	t.Helper()
-	auth.BcryptCost = bcrypt.MinCost // tests here are not about hashing cost
+	return NewWith(t, conn, Options{})
+}
+
+// NewWith is New with options.
+func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
+	t.Helper()
 	mediaDir := t.TempDir()
 	store := db.NewStore(conn)
 	srv := httptest.NewUnstartedServer(nil)
@@ -61,17 +78,21 @@ func New(t testing.TB, conn *sqlx.DB) *Env {
 		t.Fatal(err)
 	}
 	svc := tracking.NewService(store, base)
+	storage := opts.Media
+	if storage == nil {
+		storage = media.Dir{Root: mediaDir}
+	}
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
-		Media:    media.Dir{Root: mediaDir},
+		Media:    storage,
 		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
 		Tracking: svc,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc}
+	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage}
 }
 
 // Org is an organization with its owner's bearer token.

@@ -90,4 +90,3 @@ func Require(ctx context.Context) (*Viewer, error) {
 	}
 	return nil, ErrUnauthenticated
 }
-

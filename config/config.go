@@ -21,6 +21,12 @@ type Config struct {
 	Env        string
 	RateLimits bool
 
+	// MediaStore, when set (s3://bucket/prefix), keeps media in an
+	// S3-compatible bucket instead of MediaDir; MediaS3Endpoint overrides
+	// the bucket's endpoint (MinIO and the like, path-style).
+	MediaStore      string
+	MediaS3Endpoint string
+
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
@@ -47,6 +53,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Env:           get("APP_ENV", "development"),
 	}
 	var errs []string
+	c.MediaStore = get("MEDIA_STORE", "")
+	c.MediaS3Endpoint = get("MEDIA_S3_ENDPOINT", "")
+	if u, err := url.Parse(c.MediaStore); c.MediaStore != "" && (err != nil || u.Scheme != "s3" || u.Host == "") {
+		errs = append(errs, fmt.Sprintf("MEDIA_STORE must be empty (files in MEDIA_DIR) or s3://bucket/prefix, not %q", c.MediaStore))
+	}
+	if u, err := url.Parse(c.MediaS3Endpoint); c.MediaS3Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Sprintf("MEDIA_S3_ENDPOINT must be an http(s) URL such as http://minio:9000, not %q", c.MediaS3Endpoint))
+	}
 	switch v := get("RATE_LIMITS", "on"); v {
 	case "on":
 		c.RateLimits = true

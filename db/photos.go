@@ -46,7 +46,8 @@ const (
 	sqlCountVehiclePhoto = `SELECT count(*) FROM photos WHERE vehicle_id = $1 AND id = ANY($2)`
 )
 
-// NewPhoto is a stored upload to record.
+// NewPhoto is a stored upload to record. StorageKey is the base of its
+// variants' keys; Objects are the stored variants.
 type NewPhoto struct {
 	ID          string
 	StorageKey  string
@@ -54,9 +55,11 @@ type NewPhoto struct {
 	Caption     *string
 	Width       int
 	Height      int
+	Objects     []MediaObject
 }
 
-// AddPhoto records a stored photo on the organization's vehicle.
+// AddPhoto records a stored photo and its variants on the organization's
+// vehicle.
 func (s *Store) AddPhoto(ctx context.Context, orgID, vehicleID string, p NewPhoto) (*domain.Photo, error) {
 	var out *domain.Photo
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -67,6 +70,9 @@ func (s *Store) AddPhoto(ctx context.Context, orgID, vehicleID string, p NewPhot
 		if err := tx.GetContext(ctx, &r, sqlInsertPhoto, p.ID, orgID, vehicleID, p.StorageKey, p.ContentType,
 			emptyToNil(p.Caption), p.Width, p.Height); err != nil {
 			return fmt.Errorf("insert photo: %w", err)
+		}
+		if err := insertMediaObjects(ctx, tx, &r.ID, p.Objects); err != nil {
+			return err
 		}
 		out = r.toDomain()
 		return nil
@@ -110,8 +116,9 @@ func (s *Store) PhotoByID(ctx context.Context, id string) (*domain.Photo, error)
 	return r.toDomain(), nil
 }
 
-// DeletePhoto removes a photo; it stops being the hero and leaves every
-// link's picked list (foreign keys do both). The caller deletes the file.
+// DeletePhoto removes a photo; it stops being the hero, leaves every
+// link's picked list and its variants' records go (foreign keys do all
+// three). The caller deletes the files.
 func (s *Store) DeletePhoto(ctx context.Context, orgID, id string) (*domain.Photo, error) {
 	var out *domain.Photo
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {

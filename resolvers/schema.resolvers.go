@@ -12,6 +12,7 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/media"
 	"importops/tracking"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -68,25 +69,23 @@ func (r *mutationResolver) UploadOrganizationLogo(ctx context.Context, file grap
 	if err != nil {
 		return nil, err
 	}
-	data, img, err := readImage(file)
+	pic, err := readImage(ctx, file)
 	if err != nil {
 		return nil, err
 	}
-	old, err := r.store.Organization(ctx, v.OrganizationID)
+	// A logo is shown small: its large size (at most 1280 px wide) is the
+	// one file kept, under a new random key.
+	key := "logos/" + tracking.NewSlug() + pic.Large.Ext()
+	if err := r.media.Put(ctx, key, pic.Large.Data); err != nil {
+		return nil, err
+	}
+	org, old, err := r.store.SetOrganizationLogoObject(ctx, v.OrganizationID, mediaObject(key, pic.Large))
 	if err != nil {
+		media.DeleteAll(context.WithoutCancel(ctx), r.media, key)
 		return nil, err
 	}
-	key := "logos/" + tracking.NewSlug() + img.Ext
-	if err := r.media.Put(ctx, key, data); err != nil {
-		return nil, err
-	}
-	org, err := r.store.SetOrganizationLogo(ctx, v.OrganizationID, key)
-	if err != nil {
-		_ = r.media.Delete(ctx, key)
-		return nil, err
-	}
-	if old.LogoKey != nil {
-		_ = r.media.Delete(ctx, *old.LogoKey)
+	if old != nil {
+		media.DeleteAll(context.WithoutCancel(ctx), r.media, *old)
 	}
 	return org, nil
 }

@@ -12,6 +12,7 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/media"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -75,20 +76,22 @@ func (r *mutationResolver) UploadVehiclePhoto(ctx context.Context, vehicleID str
 	if err := r.store.CheckVehicle(ctx, v.OrganizationID, vehicleID); err != nil {
 		return nil, err
 	}
-	data, img, err := readImage(file)
+	pic, err := readImage(ctx, file)
 	if err != nil {
 		return nil, err
 	}
+	// Every size is stored now; serving never resizes.
 	id := uuid.NewString()
-	key := "photos/" + v.OrganizationID + "/" + id + img.Ext
-	if err := r.media.Put(ctx, key, data); err != nil {
+	base := "photos/" + v.OrganizationID + "/" + id
+	if err := media.PutAll(ctx, r.media, base, pic); err != nil {
 		return nil, err
 	}
 	p, err := r.store.AddPhoto(ctx, v.OrganizationID, vehicleID, db.NewPhoto{
-		ID: id, StorageKey: key, ContentType: img.ContentType, Caption: caption, Width: img.Width, Height: img.Height,
+		ID: id, StorageKey: base, ContentType: pic.Full.ContentType, Caption: caption,
+		Width: pic.Full.Width, Height: pic.Full.Height, Objects: mediaObjects(base, pic),
 	})
 	if err != nil {
-		_ = r.media.Delete(ctx, key)
+		media.DeleteAll(context.WithoutCancel(ctx), r.media, media.VariantKeys(base)...)
 		return nil, err
 	}
 	return p, nil
@@ -104,7 +107,9 @@ func (r *mutationResolver) DeleteVehiclePhoto(ctx context.Context, id string) (s
 	if err != nil {
 		return "", err
 	}
-	_ = r.media.Delete(ctx, p.StorageKey) // the row is gone; a stray file is harmless
+	// The rows are gone; a stray file is harmless. The base key itself is
+	// the file of a photo stored before variants existed.
+	media.DeleteAll(context.WithoutCancel(ctx), r.media, append(media.VariantKeys(p.StorageKey), p.StorageKey)...)
 	return id, nil
 }
 

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"importops/config"
+	"importops/db"
+	"importops/httpapi"
+	"importops/media"
+	"importops/tracking"
+)
+
+// HTTP server limits. Uploads of up to media.MaxUploadBytes (20 MB) must
+// arrive within ReadTimeout even over a slow uplink (20 MB in 5 minutes is
+// about 0.6 Mbit/s); WriteTimeout runs from the end of the request headers,
+// so it covers the upload as well as the response.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 5 * time.Minute
+	writeTimeout      = readTimeout + time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+// secretKeySetting is where a generated SECRET_KEY is kept.
+const secretKeySetting = "media_secret_key"
+
+// app is the wired server: a database pool and the root handler.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	conn    *sqlx.DB
+	store   *db.Store
+	handler http.Handler
+}
+
+func (a *app) Close() error { return a.conn.Close() }
+
+// newApp opens and migrates the database and builds the HTTP handler.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	log.Info("starting", "database", db.Redact(cfg.DatabaseURL), "env", cfg.Env,
+		"public_base_url", cfg.PublicBaseURL, "media_dir", cfg.MediaDir, "media_store", cfg.MediaStore, "rate_limits", cfg.RateLimits)
+	conn, applied, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range applied {
+		log.Info("applied migration", "name", name)
+	}
+	store := db.NewStore(conn)
+	key, err := secretKey(ctx, cfg, store, log)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	storage, err := media.Open(ctx, cfg) // MEDIA_DIR, or the MEDIA_STORE bucket
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	handler := httpapi.New(httpapi.Deps{
+		Config:   cfg,
+		Store:    store,
+		Media:    storage,
+		Signer:   media.NewSigner(key),
+		Tracking: tracking.NewService(store, cfg.PublicBaseURL),
+		Logger:   log,
+	})
+	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler}, nil
+}
+
+// secretKey is SECRET_KEY when set; otherwise a random key generated on
+// the first start and kept in the database, so that every replica and
+// every restart signs media URLs alike.
+func secretKey(ctx context.Context, cfg config.Config, store *db.Store, log *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		if len(cfg.SecretKey) < 32 {
+			log.Warn("SECRET_KEY is shorter than 32 bytes; use a long random value")
+		}
+		return []byte(cfg.SecretKey), nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("generate secret key: %w", err)
+	}
+	key, err := store.SettingOrInit(ctx, secretKeySetting, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	if len(key) == 0 {
+		return nil, errors.New("load secret key: the stored key is empty")
+	}
+	return key, nil
+}
+
+// serve runs the server until ctx is cancelled.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.listenAndServe(ctx, nil)
+}
+
+// listenAndServe serves until ctx is cancelled, then shuts down gracefully.
+// ready, when not nil, is called with the bound address before requests
+// are accepted.
+func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.ListenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}

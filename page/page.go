@@ -1,0 +1,217 @@
+// Package page renders the customer's tracking page: the HTML a customer
+// sees when they open a tracking link, built from the same tracking.View
+// that the publicTracking query returns, and the one "link not available"
+// page shown for every reason a link does not work.
+//
+// The page needs no script and loads in one round trip plus its images:
+// the stylesheet is inlined and allowed by its hash (see StyleSource), and
+// every URL it references is a path on the page's own origin.
+package page
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"strconv"
+
+	"importops/media"
+	"importops/tracking"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// style is the page's only stylesheet. It is inlined rather than served
+// from a second URL so the page costs one round trip (the HTML is
+// no-store, so a separate cached file would still be a request that
+// blocks rendering on a slow phone connection); the CSP allows exactly
+// these bytes by their SHA-256 (StyleSource), so 'unsafe-inline' is never
+// needed and no other style can run.
+//
+//go:embed style.css
+var style string
+
+var styleSource = func() string {
+	sum := sha256.Sum256([]byte(style))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+// StyleSource is the CSP source expression that allows the inline
+// stylesheet, for a style-src directive.
+func StyleSource() string { return styleSource }
+
+var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+
+// notAvailable is rendered once: the same bytes for every reason.
+var notAvailable = mustRender("notice", notice{
+	Title:   "Link not available",
+	Heading: "This link isn’t available",
+	Text: "This tracking link has expired or is no longer active. " +
+		"If you’re expecting news about your vehicle, please ask the business that sent it to you for a new link.",
+})
+
+var serverError = mustRender("notice", notice{
+	Title:   "Something went wrong",
+	Heading: "Something went wrong",
+	Text:    "We couldn’t load this page just now. Please try again in a few minutes.",
+})
+
+// NotAvailable is the "link not available" page (served with status 404).
+// It names no organization and is identical whatever the reason.
+func NotAvailable() []byte { return notAvailable }
+
+// ServerError is the page shown when the tracking page cannot be built.
+func ServerError() []byte { return serverError }
+
+// Render writes the tracking page for v. Each part appears only when the
+// View carries it: the View is already filtered by the link's options.
+func Render(w io.Writer, v *tracking.View) error {
+	if err := templates.ExecuteTemplate(w, "tracking", newPageData(v)); err != nil {
+		return fmt.Errorf("render tracking page: %w", err)
+	}
+	return nil
+}
+
+type notice struct {
+	Title, Heading, Text string
+	Style                template.CSS
+}
+
+func mustRender(name string, n notice) []byte {
+	n.Style = template.CSS(style)
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, n); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// pageData is the View as the template shows it: formatted for the
+// organization's locale, with URLs made relative to the page's origin.
+type pageData struct {
+	Lang     string
+	Style    template.CSS
+	OrgName  string
+	LogoPath string
+	// LogoURL is absolute: Open Graph readers need that.
+	LogoURL  string
+	Title    string
+	Hero     *photo
+	Progress *progress
+	ETA      *date
+	Notes    []note
+	Photos   []photo
+}
+
+type photo struct {
+	Src, SrcSet, Href, Alt, Caption string
+	Width, Height                   int
+}
+
+type progress struct {
+	Current string
+	Step    string // "Step 3 of 8"
+	Stages  []stage
+}
+
+type stage struct {
+	Label            string
+	Reached, Current bool
+}
+
+type date struct {
+	ISO, Text string
+}
+
+type note struct {
+	Body string
+	Date date
+}
+
+func newPageData(v *tracking.View) pageData {
+	f := newFormatter(v.Organization.Locale)
+	d := pageData{
+		Lang:    v.Organization.Locale,
+		Style:   template.CSS(style),
+		OrgName: v.Organization.Name,
+		Title:   v.Vehicle.Title,
+	}
+	if v.Organization.LogoURL != nil {
+		d.LogoURL = *v.Organization.LogoURL
+		d.LogoPath = localPath(*v.Organization.LogoURL)
+	}
+	if v.HeroPhoto != nil {
+		p := newPhoto(*v.HeroPhoto, v.Vehicle.Title)
+		d.Hero = &p
+	}
+	if v.Progress != nil {
+		p := &progress{}
+		for i, s := range v.Progress.Stages {
+			p.Stages = append(p.Stages, stage{Label: s.Label, Reached: s.Reached, Current: s.Current})
+			if s.Current {
+				p.Current = s.Label
+				p.Step = "Step " + f.number(i+1) + " of " + f.number(len(v.Progress.Stages))
+			}
+		}
+		d.Progress = p
+	}
+	if v.EstimatedArrival != nil {
+		d.ETA = &date{ISO: v.EstimatedArrival.String(), Text: f.date(*v.EstimatedArrival)}
+	}
+	for _, n := range v.Notes {
+		d.Notes = append(d.Notes, note{Body: n.Body, Date: date{
+			ISO:  n.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			Text: f.day(n.CreatedAt),
+		}})
+	}
+	for _, p := range v.Photos {
+		d.Photos = append(d.Photos, newPhoto(p, v.Vehicle.Title))
+	}
+	return d
+}
+
+// newPhoto describes the two sizes a public photo URL serves, for srcset:
+// the bare URL is the large version (at most media.LargeWidth wide, never
+// upscaled), "?w=320" the small one. The large version's dimensions go in
+// the width/height attributes: they give the browser the aspect ratio
+// before the image arrives, so nothing moves when it does.
+func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
+	large := localPath(p.URL)
+	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
+	out := photo{Src: large, Href: large, Alt: "Photo of " + vehicleTitle}
+	if p.Caption != nil && *p.Caption != "" {
+		out.Alt, out.Caption = *p.Caption, *p.Caption
+	}
+	lw := media.LargeWidth
+	if p.Width != nil && p.Height != nil && *p.Width > 0 && *p.Height > 0 {
+		w, h := *p.Width, *p.Height
+		if w > media.LargeWidth {
+			h = (h*media.LargeWidth + w/2) / w
+			w = media.LargeWidth
+		}
+		out.Width, out.Height, lw = w, h, w
+	}
+	if lw > media.SmallWidth {
+		out.SrcSet = small + " " + strconv.Itoa(media.SmallWidth) + "w, " + large + " " + strconv.Itoa(lw) + "w"
+	}
+	return out
+}
+
+// localPath turns one of the View's absolute URLs into a path on the
+// page's own origin, so the page requests nothing from any other origin
+// whatever host name it was reached by.
+func localPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		return u.EscapedPath() + "?" + u.RawQuery
+	}
+	return u.EscapedPath()
+}
