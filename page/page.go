@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"importops/media"
@@ -63,10 +64,10 @@ var serverError = mustRender("notice", notice{
 
 // NotAvailable is the "link not available" page (served with status 404).
 // It names no organization and is identical whatever the reason.
-func NotAvailable() []byte { return notAvailable }
+func NotAvailable() []byte { return slices.Clone(notAvailable) }
 
 // ServerError is the page shown when the tracking page cannot be built.
-func ServerError() []byte { return serverError }
+func ServerError() []byte { return slices.Clone(serverError) }
 
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
