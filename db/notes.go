@@ -34,8 +34,8 @@ const (
 		VALUES ($1, $2, $3, $4, $5) RETURNING ` + noteColumns
 	sqlNoteForUpdate = `SELECT ` + noteColumns + ` FROM notes n JOIN vehicles v ON v.id = n.vehicle_id
 		WHERE n.organization_id = $1 AND n.id = $2 AND v.deleted_at IS NULL FOR UPDATE OF n`
-	sqlUpdateNote = `UPDATE notes n SET body = $2, scope = $3, updated_at = now() WHERE n.id = $1 RETURNING ` + noteColumns
-	sqlDeleteNote = `DELETE FROM notes WHERE id = $1`
+	sqlUpdateNote = `UPDATE notes n SET body = $2, scope = $3, updated_at = now() WHERE n.id = $1 AND n.organization_id = $4 RETURNING ` + noteColumns
+	sqlDeleteNote = `DELETE FROM notes WHERE id = $1 AND organization_id = $2`
 	// Newest first, the order staff and customers read them in.
 	sqlNotesByVehicles = `SELECT ` + noteColumns + ` FROM notes n
 		WHERE n.organization_id = $1 AND n.vehicle_id = ANY($2)
@@ -95,7 +95,7 @@ func (s *Store) UpdateNote(ctx context.Context, orgID, id string, body *string, 
 		if err := validateNote(r.Body, domain.NoteScope(r.Scope)); err != nil {
 			return err
 		}
-		if err := tx.GetContext(ctx, &r, sqlUpdateNote, id, r.Body, r.Scope); err != nil {
+		if err := tx.GetContext(ctx, &r, sqlUpdateNote, id, r.Body, r.Scope, orgID); err != nil {
 			return fmt.Errorf("update note: %w", err)
 		}
 		out = r.toDomain()
@@ -118,7 +118,7 @@ func (s *Store) DeleteNote(ctx context.Context, orgID, id string) (*domain.Note,
 		if err := tx.GetContext(ctx, &r, sqlNoteForUpdate, orgID, id); err != nil {
 			return notFound(err, "note")
 		}
-		if _, err := tx.ExecContext(ctx, sqlDeleteNote, id); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlDeleteNote, id, orgID); err != nil {
 			return fmt.Errorf("delete note: %w", err)
 		}
 		out = r.toDomain()

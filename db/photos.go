@@ -40,7 +40,7 @@ const (
 	// A photo is visible to staff while its vehicle is.
 	sqlOrgPhoto = `SELECT ` + photoColumns + ` FROM photos p JOIN vehicles v ON v.id = p.vehicle_id
 		WHERE p.organization_id = $1 AND p.id = $2 AND v.deleted_at IS NULL`
-	sqlDeletePhoto       = `DELETE FROM photos WHERE id = $1`
+	sqlDeletePhoto       = `DELETE FROM photos WHERE id = $1 AND organization_id = $2`
 	sqlPhotosByVehicles  = `SELECT ` + photoColumns + ` FROM photos p WHERE p.organization_id = $1 AND p.vehicle_id = ANY($2) ORDER BY p.created_at, p.id`
 	sqlPhotosByIDs       = `SELECT ` + photoColumns + ` FROM photos p WHERE p.organization_id = $1 AND p.id = ANY($2)`
 	sqlCountVehiclePhoto = `SELECT count(*) FROM photos WHERE vehicle_id = $1 AND id = ANY($2)`
@@ -129,7 +129,7 @@ func (s *Store) DeletePhoto(ctx context.Context, orgID, id string) (*domain.Phot
 		if _, err := lockVehicle(ctx, tx, orgID, p.VehicleID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, sqlDeletePhoto, id); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlDeletePhoto, id, orgID); err != nil {
 			return fmt.Errorf("delete photo: %w", err)
 		}
 		out = p
