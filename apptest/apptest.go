@@ -16,14 +16,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
 	"importops/auth"
 	"importops/config"
 	"importops/db"
+	"importops/db/dbtest"
 	"importops/httpapi"
 	"importops/media"
 	"importops/tracking"
@@ -42,12 +46,33 @@ type Env struct {
 	Tracking *tracking.Service
 	// Media is where the server stores uploads.
 	Media media.Storage
+	// ListenerName is the application_name of the connection that keeps
+	// Tracking's cache in step (pg_stat_activity), when it is the Env's
+	// own (Options.OwnListener).
+	ListenerName string
 }
 
 // Options change how New builds the server.
 type Options struct {
 	// Media replaces the default storage, a fresh directory (MediaDir).
 	Media media.Storage
+	// PublicCacheSize sizes the public-view cache, as PUBLIC_CACHE_SIZE
+	// does; 0 is 1000, negative turns the cache off. Like the server, the
+	// Env uses its cache only while a listener is connected: New waits for
+	// that.
+	PublicCacheSize int
+	// OwnListener gives the Env a LISTEN connection of its own, as each
+	// server replica has, named ListenerName and opened through
+	// ListenDialer when set. Otherwise the Envs of a test binary share
+	// one listener per database (one connection instead of one per test).
+	OwnListener  bool
+	ListenDialer pq.Dialer
+	// Env sets configuration variables, as the environment would; by
+	// default rate limits are off (RATE_LIMITS=off) and APP_ENV is
+	// development. E.g. {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1"}.
+	Env map[string]string
+	// Logger receives the server's logs; by default they are discarded.
+	Logger *slog.Logger
 }
 
 // New starts a server on conn (from dbtest.Main). It is closed when t ends.
@@ -64,6 +89,9 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	cfg, err := config.FromEnv(func(k string) string {
+		if v, ok := opts.Env[k]; ok {
+			return v
+		}
 		switch k {
 		case "PUBLIC_BASE_URL":
 			return base
@@ -77,10 +105,32 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := tracking.NewService(store, base)
+	size := opts.PublicCacheSize
+	if size == 0 {
+		size = 1000
+	}
+	svc := tracking.NewCachedService(store, base, max(size, 0))
+	var listenerName string
+	if size > 0 {
+		dbURL := dbtest.URL(t)
+		if opts.OwnListener {
+			listenerName = "apptest-listener-" + randomHex()
+			l := svc.Listen(testListenConfig(dbURL, listenerName, opts.ListenDialer))
+			t.Cleanup(func() { l.Close() })
+		} else {
+			t.Cleanup(sharedListener(dbURL).Add(svc))
+		}
+		waitCaching(t, svc)
+	}
+	live.add(svc)
+	t.Cleanup(func() { live.remove(svc) })
 	storage := opts.Media
 	if storage == nil {
 		storage = media.Dir{Root: mediaDir}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	srv.Config.Handler = httpapi.New(httpapi.Deps{
 		Config:   cfg,
@@ -88,11 +138,103 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 		Media:    storage,
 		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
 		Tracking: svc,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   logger,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage}
+	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
+		ListenerName: listenerName}
+}
+
+// testListenConfig reconnects fast, so tests that cut a listener's
+// connection do not wait long for it to come back.
+func testListenConfig(dbURL, name string, dialer pq.Dialer) tracking.ListenConfig {
+	return tracking.ListenConfig{
+		DatabaseURL: dbURL, AppName: name, Dialer: dialer,
+		MinReconnect: 20 * time.Millisecond, MaxReconnect: 200 * time.Millisecond,
+		PingInterval: time.Second,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// shared is the one listener of each test database that Envs without
+// their own share; it lives as long as the test binary.
+var shared struct {
+	sync.Mutex
+	byURL map[string]*tracking.Listener
+}
+
+func sharedListener(dbURL string) *tracking.Listener {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.byURL == nil {
+		shared.byURL = make(map[string]*tracking.Listener)
+	}
+	l := shared.byURL[dbURL]
+	if l == nil {
+		l = tracking.NewListener(testListenConfig(dbURL, "apptest-shared-listener", nil))
+		shared.byURL[dbURL] = l
+	}
+	return l
+}
+
+// waitCaching waits until the Env's cache is in use: its listener has
+// connected and LISTEN has been acknowledged.
+func waitCaching(t testing.TB, svc *tracking.Service) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !svc.Caching() {
+		if time.Now().After(deadline) {
+			t.Fatal("the public cache's listener did not connect within 15s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// live are the tracking services of the running Envs of this test binary.
+var live liveServices
+
+type liveServices struct {
+	sync.Mutex
+	m map[*tracking.Service]struct{}
+}
+
+func (l *liveServices) add(s *tracking.Service) {
+	l.Lock()
+	defer l.Unlock()
+	if l.m == nil {
+		l.m = make(map[*tracking.Service]struct{})
+	}
+	l.m[s] = struct{}{}
+}
+
+func (l *liveServices) remove(s *tracking.Service) {
+	l.Lock()
+	defer l.Unlock()
+	delete(l.m, s)
+}
+
+// ExpireLink moves the expiry of the link with slug into the past,
+// directly in the database: the API refuses a past expiresAt, and waiting
+// for a near-future one would make tests slow and flaky. Like every write
+// that changes a public view it announces the change in the same
+// statement, and it drops the link from the cache of every running Env at
+// once, as a write through the store does for its own server.
+func ExpireLink(t testing.TB, conn *sqlx.DB, slug string) {
+	t.Helper()
+	var vehicleID string
+	err := conn.GetContext(context.Background(), &vehicleID, `
+		WITH l AS (UPDATE tracking_links SET expires_at = now() - interval '1 minute'
+		            WHERE slug = $1 RETURNING vehicle_id)
+		SELECT l.vehicle_id FROM l, pg_notify($2, 'vehicle:' || l.vehicle_id)`, slug, db.PublicChannel)
+	if err != nil {
+		t.Fatalf("expire link: %v", err)
+	}
+	live.Lock()
+	defer live.Unlock()
+	for s := range live.m {
+		s.Invalidate(db.VehicleKey(vehicleID))
+	}
 }
 
 // Org is an organization with its owner's bearer token.

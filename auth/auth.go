@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -31,15 +32,34 @@ func HashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// dummyHash is compared against when the account does not exist, so an
-// unknown email costs the same time as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
+// dummy is the hash compared against when the account does not exist, so
+// an unknown email costs the same time as a wrong password: it is made at
+// BcryptCost, the cost of the accounts' own hashes, and remade if that
+// changes.
+var dummy struct {
+	sync.Mutex
+	cost int
+	hash []byte
+}
+
+func dummyHash() []byte {
+	dummy.Lock()
+	defer dummy.Unlock()
+	if dummy.hash == nil || dummy.cost != BcryptCost {
+		h, err := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), BcryptCost)
+		if err != nil { // only for a cost out of bcrypt's range
+			h, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
+		}
+		dummy.cost, dummy.hash = BcryptCost, h
+	}
+	return dummy.hash
+}
 
 // CheckPassword reports whether password matches hash. An empty hash
-// (unknown account) still spends one bcrypt comparison.
+// (unknown account) still spends one bcrypt comparison at the same cost.
 func CheckPassword(hash, password string) bool {
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil

@@ -24,6 +24,11 @@ func openDB(ctx context.Context, cfg config.Config) (*sqlx.DB, []string, error) 
 		MaxOpen:     cfg.DBMaxOpenConns,
 		MaxIdle:     cfg.DBMaxIdleConns,
 		MaxLifetime: cfg.DBConnMaxLifetime,
+
+		StatementTimeout:       cfg.DBStatementTimeout,
+		LockTimeout:            cfg.DBLockTimeout,
+		IdleInTxSessionTimeout: cfg.DBIdleInTxSessionTimeout,
+		ConnectTimeout:         cfg.DBConnectTimeout,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -40,10 +40,17 @@ type app struct {
 	log     *slog.Logger
 	conn    *sqlx.DB
 	store   *db.Store
-	handler http.Handler
+	handler *httpapi.Handler
+	// tracking answers public lookups; listener keeps its cache in step
+	// with every replica's writes.
+	tracking *tracking.Service
+	listener *tracking.Listener
 }
 
-func (a *app) Close() error { return a.conn.Close() }
+func (a *app) Close() error {
+	a.listener.Close()
+	return a.conn.Close()
+}
 
 // newApp opens and migrates the database and builds the HTTP handler.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -67,15 +74,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		conn.Close()
 		return nil, err
 	}
+	// The public cache is only used while its listener is connected.
+	publicViews := tracking.NewCachedService(store, cfg.PublicBaseURL, cfg.PublicCacheSize)
+	listener := publicViews.Listen(tracking.ListenConfig{DatabaseURL: cfg.DatabaseURL, Logger: log})
 	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
 		Media:    storage,
 		Signer:   media.NewSigner(key),
-		Tracking: tracking.NewService(store, cfg.PublicBaseURL),
+		Tracking: publicViews,
 		Logger:   log,
 	})
-	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler}, nil
+	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
+		tracking: publicViews, listener: listener}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -141,6 +152,17 @@ func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
 	case err := <-errc:
 		return fmt.Errorf("serve HTTP: %w", err)
 	case <-ctx.Done():
+	}
+	// /readyz answers 503 from now on; requests are still served for the
+	// drain delay, while load balancers take the server out of rotation.
+	a.handler.Drain()
+	if d := a.cfg.ShutdownDrainDelay; d > 0 {
+		a.log.Info("draining", "delay", d.String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve HTTP: %w", err)
+		case <-time.After(d):
+		}
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,6 +32,22 @@ type Config struct {
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
 	ShutdownTimeout   time.Duration
+	// PublicCacheSize is how many tracking links each replica keeps in
+	// memory (LRU); 0 turns the cache off.
+	PublicCacheSize int
+
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for rate limits and logs); anyone else's is ignored.
+	TrustedProxies []netip.Prefix
+	// Each database session's bounds: a statement, a wait for a lock, an
+	// idle open transaction, and establishing a connection.
+	DBStatementTimeout       time.Duration
+	DBLockTimeout            time.Duration
+	DBIdleInTxSessionTimeout time.Duration
+	DBConnectTimeout         time.Duration
+	// ShutdownDrainDelay is how long /readyz answers 503 on SIGTERM, while
+	// requests are still accepted, before the listener closes.
+	ShutdownDrainDelay time.Duration
 }
 
 // Production turns off the playground and anonymous introspection.
@@ -95,8 +112,42 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", 10)
 	c.DBConnMaxLifetime = durVar("DB_CONN_MAX_LIFETIME", 30*time.Minute)
 	c.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", 20*time.Second)
+	c.PublicCacheSize = intVar("PUBLIC_CACHE_SIZE", 10000)
+	c.DBStatementTimeout = durVar("DB_STATEMENT_TIMEOUT", 5*time.Second)
+	c.DBLockTimeout = durVar("DB_LOCK_TIMEOUT", 3*time.Second)
+	c.DBIdleInTxSessionTimeout = durVar("DB_IDLE_IN_TRANSACTION_TIMEOUT", 10*time.Second)
+	c.DBConnectTimeout = durVar("DB_CONNECT_TIMEOUT", 5*time.Second)
+	drain := time.Duration(0) // a developer's Ctrl+C stops at once
+	if c.Production() {
+		drain = 5 * time.Second // time for a load balancer to see /readyz fail
+	}
+	c.ShutdownDrainDelay = durVar("SHUTDOWN_DRAIN_DELAY", drain)
+	if v := get("TRUSTED_PROXIES", ""); v != "" {
+		for _, item := range strings.Split(v, ",") {
+			p, err := parsePrefix(strings.TrimSpace(item))
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR ranges, not %q", item))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parsePrefix reads an IP address (a one-address range) or a CIDR range.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // Store runs the product's reads and writes. Each exported method is one
 // unit of work: one statement, or one transaction.
 type Store struct {
-	db *sqlx.DB
+	db      *sqlx.DB
+	changes publicChanges
+	public  preparedStmt // sqlPublicLink, the public hot path
 }
 
 func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
@@ -28,23 +31,29 @@ func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
 // DB is the underlying pool, for health checks and tests.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// PoolConfig sizes the connection pool.
+// PoolConfig sizes the connection pool and bounds its sessions. A zero
+// timeout leaves the server's setting (or the URL's) as it is.
 type PoolConfig struct {
 	MaxOpen     int
 	MaxIdle     int
 	MaxLifetime time.Duration
+
+	StatementTimeout       time.Duration // statement_timeout
+	LockTimeout            time.Duration // lock_timeout
+	IdleInTxSessionTimeout time.Duration // idle_in_transaction_session_timeout
+	ConnectTimeout         time.Duration // connect_timeout: dialling and the startup handshake
 }
 
 // Open connects to databaseURL, creating the database first when it does
 // not exist and the role may create it.
 func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB, error) {
-	db, err := connect(ctx, databaseURL)
+	db, err := connect(ctx, databaseURL, pool)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "3D000" { // invalid_catalog_name
 		if cerr := createDatabase(ctx, databaseURL); cerr != nil {
 			return nil, cerr
 		}
-		db, err = connect(ctx, databaseURL)
+		db, err = connect(ctx, databaseURL, pool)
 	}
 	if err != nil {
 		return nil, err
@@ -61,11 +70,33 @@ func Open(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB, e
 	return db, nil
 }
 
-func connect(ctx context.Context, databaseURL string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", databaseURL)
+// connect opens a pool whose every session carries pool's timeouts, and
+// checks that the database answers.
+func connect(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB, error) {
+	cfg, err := pq.NewConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database %s: %w", Redact(databaseURL), err)
 	}
+	if cfg.Runtime == nil {
+		cfg.Runtime = map[string]string{}
+	}
+	for name, d := range map[string]time.Duration{
+		"statement_timeout":                   pool.StatementTimeout,
+		"lock_timeout":                        pool.LockTimeout,
+		"idle_in_transaction_session_timeout": pool.IdleInTxSessionTimeout,
+	} {
+		if _, set := cfg.Runtime[name]; !set && d > 0 {
+			cfg.Runtime[name] = strconv.FormatInt(max(d.Milliseconds(), 1), 10) // milliseconds
+		}
+	}
+	if cfg.ConnectTimeout == 0 && pool.ConnectTimeout > 0 {
+		cfg.ConnectTimeout = pool.ConnectTimeout
+	}
+	connector, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", Redact(databaseURL), err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -84,7 +115,7 @@ func createDatabase(ctx context.Context, databaseURL string) error {
 	}
 	name := strings.TrimPrefix(u.Path, "/")
 	u.Path = "/postgres"
-	admin, err := connect(ctx, u.String())
+	admin, err := connect(ctx, u.String(), PoolConfig{})
 	if err != nil {
 		return err
 	}
@@ -117,12 +148,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer s.forget(tx)
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.committed(tx)
 	return nil
 }
 

@@ -131,7 +131,7 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 			return err
 		}
 		out = l
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
@@ -214,7 +214,7 @@ func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, vehicleID string,
 		}
 		u.PhotoIDs = ids
 		out = u.toDomain()
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
@@ -230,8 +230,10 @@ func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, vehicleID string)
 		if _, err := tx.ExecContext(ctx, sqlEndLink, r.ID, "REVOKED"); err != nil {
 			return fmt.Errorf("revoke tracking link: %w", err)
 		}
-		out, err = getVehicle(ctx, tx, orgID, vehicleID, sqlVehicle)
-		return err
+		if out, err = getVehicle(ctx, tx, orgID, vehicleID, sqlVehicle); err != nil {
+			return err
+		}
+		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
@@ -257,7 +259,7 @@ func (s *Store) RegenerateTrackingLink(ctx context.Context, orgID, userID, vehic
 			return fmt.Errorf("link old to new: %w", err)
 		}
 		out = l
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }

@@ -79,7 +79,7 @@ func (s *Store) SetOrganizationLogoObject(ctx context.Context, orgID string, log
 				return fmt.Errorf("forget old logo: %w", err)
 			}
 		}
-		return nil
+		return s.notifyPublic(ctx, tx, OrgKey(orgID))
 	})
 	if err != nil {
 		return nil, nil, err

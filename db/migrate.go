@@ -42,6 +42,11 @@ func migrateOne(ctx context.Context, db *sqlx.DB, name string) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck
+	// A migration may rewrite a large table, and waits for another
+	// replica's: the sessions' request-sized timeouts do not apply to it.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`); err != nil {
+		return false, err
+	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 		return false, err
 	}

@@ -57,12 +57,23 @@ func (s *Store) AddNote(ctx context.Context, orgID, authorID, vehicleID, body st
 			return fmt.Errorf("insert note: %w", err)
 		}
 		out = r.toDomain()
-		return nil
+		return s.notifyCustomerNote(ctx, tx, r.VehicleID, r.Scope)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// notifyCustomerNote announces a note write to the tracking page when the
+// note is, or was, a CUSTOMER note; INTERNAL notes are never shown.
+func (s *Store) notifyCustomerNote(ctx context.Context, tx *sqlx.Tx, vehicleID string, scopes ...string) error {
+	for _, sc := range scopes {
+		if domain.NoteScope(sc) == domain.ScopeCustomer {
+			return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
+		}
+	}
+	return nil
 }
 
 func validateNote(body string, scope domain.NoteScope) error {
@@ -86,6 +97,7 @@ func (s *Store) UpdateNote(ctx context.Context, orgID, id string, body *string, 
 		if err := tx.GetContext(ctx, &r, sqlNoteForUpdate, orgID, id); err != nil {
 			return notFound(err, "note")
 		}
+		oldScope := r.Scope
 		if body != nil {
 			r.Body = *body
 		}
@@ -99,7 +111,7 @@ func (s *Store) UpdateNote(ctx context.Context, orgID, id string, body *string, 
 			return fmt.Errorf("update note: %w", err)
 		}
 		out = r.toDomain()
-		return nil
+		return s.notifyCustomerNote(ctx, tx, r.VehicleID, oldScope, r.Scope)
 	})
 	if err != nil {
 		return nil, err
@@ -122,7 +134,7 @@ func (s *Store) DeleteNote(ctx context.Context, orgID, id string) (*domain.Note,
 			return fmt.Errorf("delete note: %w", err)
 		}
 		out = r.toDomain()
-		return nil
+		return s.notifyCustomerNote(ctx, tx, r.VehicleID, r.Scope)
 	})
 	if err != nil {
 		return nil, err

@@ -105,8 +105,15 @@ func (s *Store) SetSubscription(ctx context.Context, orgID string, status domain
 		return nil, domain.InvalidID("organization")
 	}
 	var r orgRow
-	if err := s.db.GetContext(ctx, &r, sqlSetSubscription, orgID, string(status)); err != nil {
-		return nil, notFound(err, "organization")
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &r, sqlSetSubscription, orgID, string(status)); err != nil {
+			return notFound(err, "organization")
+		}
+		// Every link of the organization opens or closes with it.
+		return s.notifyPublic(ctx, tx, OrgKey(orgID))
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r.toDomain(), nil
 }
@@ -143,7 +150,10 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		if u.Country != nil {
 			country = *u.Country
 		}
-		return tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country)
+		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country); err != nil {
+			return fmt.Errorf("update organization: %w", err)
+		}
+		return s.notifyPublic(ctx, tx, OrgKey(orgID))
 	})
 	if err != nil {
 		return nil, err
@@ -154,8 +164,14 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 // SetOrganizationLogo points the organization at a stored logo.
 func (s *Store) SetOrganizationLogo(ctx context.Context, orgID, key string) (*domain.Organization, error) {
 	var r orgRow
-	if err := s.db.GetContext(ctx, &r, sqlSetOrgLogo, orgID, key); err != nil {
-		return nil, notFound(err, "organization")
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &r, sqlSetOrgLogo, orgID, key); err != nil {
+			return notFound(err, "organization")
+		}
+		return s.notifyPublic(ctx, tx, OrgKey(orgID))
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r.toDomain(), nil
 }

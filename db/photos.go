@@ -133,7 +133,8 @@ func (s *Store) DeletePhoto(ctx context.Context, orgID, id string) (*domain.Phot
 			return fmt.Errorf("delete photo: %w", err)
 		}
 		out = p
-		return nil
+		// It may have been the hero or a picked photo of the link.
+		return s.notifyPublic(ctx, tx, VehicleKey(p.VehicleID))
 	})
 	return out, err
 }

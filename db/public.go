@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"importops/domain"
 )
@@ -16,7 +20,11 @@ import (
 // available, and only the public parts of its vehicle and organization.
 // It never selects a VIN, stock number, customer, money or internal note.
 type PublicLink struct {
-	LinkID               string     `db:"link_id"`
+	LinkID string `db:"link_id"`
+	// OrganizationID and VehicleID name the link's owners for cache
+	// invalidation (see PublicChannel); they are never shown.
+	OrganizationID       string     `db:"organization_id"`
+	VehicleID            string     `db:"vehicle_id"`
 	ShowPhoto            bool       `db:"show_photo"`
 	ShowEstimatedArrival bool       `db:"show_estimated_arrival"`
 	ShowProgress         bool       `db:"show_progress"`
@@ -63,7 +71,7 @@ type PublicNoteRow struct {
 // columns so that the whole page costs one round trip. Parts whose option
 // is off are not read at all.
 const sqlPublicLink = `
-SELECT l.id AS link_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
+SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
        l.show_customer_notes, l.expires_at, l.ended_at,
        v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
        o.name AS org_name, o.country, o.subscription_status, o.logo_key,
@@ -85,10 +93,16 @@ SELECT l.id AS link_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
  WHERE l.slug = $1`
 
 // PublicLink returns what the public side needs for slug, or nil when no
-// link ever had that slug.
+// link ever had that slug. It is the public hot path: the statement is
+// prepared once (database/sql then prepares it once per connection), so
+// each call is one Bind/Execute round trip with no parsing or planning.
 func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error) {
+	stmt, err := s.public.get(ctx, s.db, sqlPublicLink)
+	if err != nil {
+		return nil, fmt.Errorf("prepare public link: %w", err)
+	}
 	var p PublicLink
-	err := s.db.GetContext(ctx, &p, sqlPublicLink, slug)
+	err = stmt.GetContext(ctx, &p, slug)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -108,4 +122,29 @@ func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error
 		return nil, fmt.Errorf("decode notes: %w", err)
 	}
 	return &p, nil
+}
+
+// preparedStmt is a statement prepared on the pool on first use and kept
+// for the life of the Store. A failed prepare (the database is down) is
+// tried again on the next call.
+type preparedStmt struct {
+	stmt atomic.Pointer[sqlx.Stmt]
+	mu   sync.Mutex
+}
+
+func (p *preparedStmt) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
+	if st := p.stmt.Load(); st != nil {
+		return st, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.stmt.Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.stmt.Store(st)
+	return st, nil
 }

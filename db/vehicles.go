@@ -259,7 +259,7 @@ func (s *Store) UpdateVehicle(ctx context.Context, orgID, id string, p VehiclePa
 			return fmt.Errorf("update vehicle: %w", err)
 		}
 		out = r.toDomain()
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(id))
 	})
 	return out, err
 }
@@ -294,7 +294,7 @@ func (s *Store) DeleteVehicle(ctx context.Context, orgID, id string) error {
 		if _, err := tx.ExecContext(ctx, sqlEndLinksOfVehicle, id); err != nil {
 			return fmt.Errorf("end tracking link: %w", err)
 		}
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(id))
 	})
 }
 
@@ -321,7 +321,7 @@ func (s *Store) SetHeroPhoto(ctx context.Context, orgID, vehicleID string, photo
 			return fmt.Errorf("set hero photo: %w", err)
 		}
 		out = r.toDomain()
-		return nil
+		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }

@@ -388,9 +388,7 @@ func TestPageNotAvailable(t *testing.T) {
 	expired := vehicle(s.Token)
 	reasons["expired"] = pgCreateLink(t, env, s.Token, expired, all)
 	// The API refuses a past expiry: move it into the past directly.
-	if _, err := testDB.ExecContext(ctx, `UPDATE tracking_links SET expires_at = now() - interval '1 minute' WHERE slug = $1`, reasons["expired"]); err != nil {
-		t.Fatal(err)
-	}
+	apptest.ExpireLink(t, testDB, reasons["expired"]) // and drops it from the public cache
 
 	deleted := vehicle(s.Token)
 	reasons["deleted vehicle"] = pgCreateLink(t, env, s.Token, deleted, all)

@@ -1125,14 +1125,7 @@ func TestTrackingLinkRegenerate(t *testing.T) {
 // flaky, so this is the one place the tests write around the API.
 func tlExpireNow(t *testing.T, slug string) {
 	t.Helper()
-	res, err := testDB.ExecContext(context.Background(),
-		`UPDATE tracking_links SET expires_at = now() - interval '1 minute' WHERE slug = $1`, slug)
-	if err != nil {
-		t.Fatalf("expire link: %v", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("expire link: %d rows updated, want 1", n)
-	}
+	apptest.ExpireLink(t, testDB, slug) // and drops it from the public cache
 }
 
 func TestTrackingLinkExpiry(t *testing.T) {

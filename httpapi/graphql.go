@@ -5,8 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -17,28 +19,50 @@ import (
 	"importops/auth"
 	"importops/domain"
 	"importops/graph"
-	"importops/media"
+	"importops/loaders"
 	"importops/resolvers"
 )
 
-// newGraphQL builds the GraphQL handler: explicit transports, one error
-// presenter, one recover function.
-func newGraphQL(d Deps) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+// newGraphQL builds the GraphQL handler: explicit transports, the query
+// limits, authentication, one error presenter, one recover function.
+func newGraphQL(h *handlers) *handler.Server {
+	d := h.Deps
+	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  resolvers.New(d.Store, d.Media, d.Signer, d.Tracking, d.Config.PublicBaseURL),
 		Directives: graph.DirectiveRoot{StaffOnly: staffOnly},
-	}))
+		Complexity: complexity(),
+	})
+	for _, t := range []*ast.Definition{es.Schema().Query, es.Schema().Mutation} {
+		for _, f := range t.Fields {
+			h.rootFields[f.Name] = true
+		}
+	}
+	srv := handler.New(es)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{
-		MaxUploadSize: media.MaxUploadBytes + 1<<20,
+		MaxUploadSize: maxMultipartBody,
 		MaxMemory:     32 << 20,
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	if !d.Config.Production() {
-		srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	// The limits, in the order they run: the directives while the query is
+	// only lexed, the tokens while it is parsed, then, once it is valid,
+	// its shape and its complexity. All before anything executes.
+	srv.Use(countDirectives{})
+	srv.SetParserTokenLimit(maxTokens)
+	srv.Use(queryShape{})
+	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	// Suggestions ("Did you mean …?") name fields an anonymous caller was
+	// not told about; presentError strips those of the other rules.
+	srv.SetDisableSuggestion(d.Config.Production())
+	// After the limits: a token is looked up only for a query that runs.
+	srv.AroundOperations(h.authenticate)
+	if h.limits != nil {
+		srv.AroundFields(h.limitFields)
 	}
-	srv.SetErrorPresenter(presentError(d.Logger))
+	srv.AroundResponses(h.noteResponse)
+	srv.SetErrorPresenter(presentError(d.Logger, d.Config.Production()))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		d.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))
 		return errors.New("panic") // presented as internal error
@@ -46,9 +70,123 @@ func newGraphQL(d Deps) *handler.Server {
 	return srv
 }
 
+// authenticate puts the bearer token's owner into the operation's context.
+// A missing, unknown or revoked token leaves the request anonymous: it may
+// still call login and publicTracking, and every staff field answers
+// UNAUTHENTICATED. Introspection is for the signed-in only in production.
+func (h *handlers) authenticate(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	opCtx := graphql.GetOperationContext(ctx)
+	var viewer *auth.Viewer
+	token, ok := strings.CutPrefix(opCtx.Headers.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if ok && token != "" && len(token) <= 256 {
+		hash := auth.HashToken(token)
+		owner, err := h.Store.TokenOwner(ctx, hash)
+		if err != nil {
+			h.Logger.ErrorContext(ctx, "authenticate", "error", err)
+			return h.refuse(ctx, refusedError(domain.Internal, "internal error"))
+		}
+		if owner != nil {
+			viewer = &auth.Viewer{
+				UserID: owner.UserID, OrganizationID: owner.OrganizationID,
+				Role: domain.Role(owner.Role), TokenHash: hash,
+			}
+			ctx = loaders.With(auth.WithViewer(ctx, viewer), loaders.New(h.Store, owner.OrganizationID))
+		}
+	}
+	opCtx.DisableIntrospection = h.Config.Production() && viewer == nil
+	if s := shapeOf(opCtx); opCtx.DisableIntrospection && s != nil && s.introspection {
+		return h.refuse(ctx, validationError("introspection is disabled"))
+	}
+	return next(ctx)
+}
+
+// refuse answers an operation with err alone, unexecuted.
+func (h *handlers) refuse(ctx context.Context, err *gqlerror.Error) graphql.ResponseHandler {
+	resp := &graphql.Response{Errors: gqlerror.List{err}}
+	h.noteOperation(ctx, resp)
+	return graphql.OneShot(resp)
+}
+
+// noteResponse records each answer's operation and outcome for the log
+// line and the metrics, and keeps the answer to a refused request short.
+func (h *handlers) noteResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil {
+		return nil
+	}
+	if resp.Data == nil && len(resp.Errors) > 1 {
+		resp.Errors = trimErrors(resp.Errors)
+	}
+	h.noteOperation(ctx, resp)
+	return resp
+}
+
+func (h *handlers) noteOperation(ctx context.Context, resp *graphql.Response) {
+	label, name := opInvalid, ""
+	if graphql.HasOperationContext(ctx) {
+		opCtx := graphql.GetOperationContext(ctx)
+		label = operationLabel(shapeOf(opCtx), h.rootFields)
+		if opCtx.Operation != nil && label != opInvalid {
+			name = opCtx.Operation.Name
+		}
+	}
+	requestInfo(ctx).setOperation(label, name, outcome(resp.Errors))
+}
+
+// outcome is "ok", or the code of the errors that matter most: an
+// internal error, then a refusal by a rate limit, then the first one.
+func outcome(errs gqlerror.List) string {
+	if len(errs) == 0 {
+		return "ok"
+	}
+	first := ""
+	for _, e := range errs {
+		code, _ := e.Extensions["code"].(string)
+		if !knownCodes[code] {
+			code = string(domain.Internal)
+		}
+		if code == string(domain.Internal) || code == string(domain.RateLimited) {
+			return code
+		}
+		if first == "" {
+			first = code
+		}
+	}
+	return first
+}
+
+// knownCodes bound the outcome label.
+var knownCodes = map[string]bool{
+	string(domain.Unauthenticated): true, string(domain.Forbidden): true, string(domain.NotFound): true,
+	string(domain.BadInput): true, string(domain.Conflict): true, string(domain.RateLimited): true,
+	string(domain.Internal): true, errcode.ParseFailed: true, errcode.ValidationFailed: true,
+	codeComplexity: true, "PERSISTED_QUERY_NOT_FOUND": true,
+}
+
+// trimErrors keeps the first maxErrorsShown distinct messages of a refused
+// request: "directive overloading" and the like must not be answered
+// with one error per repetition.
+func trimErrors(errs gqlerror.List) gqlerror.List {
+	seen := map[string]bool{}
+	var out gqlerror.List
+	for _, e := range errs {
+		if seen[e.Message] {
+			continue
+		}
+		seen[e.Message] = true
+		out = append(out, e)
+		if len(out) == maxErrorsShown {
+			break
+		}
+	}
+	return out
+}
+
 // presentError maps every error to a client-safe message and an
-// extensions.code; anything not a *domain.Error is logged and hidden.
-func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+// extensions.code; anything not a *domain.Error is logged and hidden. In
+// production no message suggests a name ("Did you mean …?").
+func presentError(log *slog.Logger, production bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var derr *domain.Error
@@ -59,6 +197,13 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case gqlErr.Extensions != nil && gqlErr.Extensions["code"] != nil:
 			// gqlgen's own parse and validation errors, and argument
 			// errors, which carry no private data.
+			if production {
+				gqlErr.Message = stripSuggestion(gqlErr.Message)
+			}
+		case graphql.GetFieldContext(ctx) == nil:
+			// A request-level error of gqlgen's own (a malformed persisted
+			// query extension, ...): about the request, nothing private.
+			setCode(gqlErr, string(domain.BadInput))
 		default:
 			log.ErrorContext(ctx, "internal error", "error", err.Error(), "path", gqlErr.Path.String())
 			gqlErr.Message = "internal error"
@@ -67,6 +212,15 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// stripSuggestion cuts the " Did you mean …?" that gqlparser's validation
+// rules append to a message.
+func stripSuggestion(msg string) string {
+	if i := strings.Index(msg, " Did you mean"); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }
 
 func setCode(e *gqlerror.Error, code string) {

@@ -4,6 +4,7 @@ package loaders
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -23,6 +24,20 @@ type Loaders struct {
 	Costs         *dataloader.Loader[string, []domain.CostItem]
 	Payments      *dataloader.Loader[string, []domain.Payment]
 	TrackingLink  *dataloader.Loader[string, *domain.TrackingLink]
+
+	f fetchers
+}
+
+// fetchers are the batch reads behind the loaders, each one statement.
+type fetchers struct {
+	customers     func(context.Context, []string) ([]*domain.Customer, error)
+	users         func(context.Context, []string) ([]*domain.User, error)
+	photos        func(context.Context, []string) ([]*domain.Photo, error)
+	vehiclePhotos func(context.Context, []string) (map[string][]domain.Photo, error)
+	notes         func(context.Context, []string) (map[string][]domain.Note, error)
+	costs         func(context.Context, []string) (map[string][]domain.CostItem, error)
+	payments      func(context.Context, []string) (map[string][]domain.Payment, error)
+	links         func(context.Context, []string) (map[string]*domain.TrackingLink, error)
 }
 
 const (
@@ -31,33 +46,52 @@ const (
 )
 
 func New(store *db.Store, orgID string) *Loaders {
-	return &Loaders{
-		Customer: byID(func(ctx context.Context, ids []string) ([]*domain.Customer, error) {
+	f := fetchers{
+		customers: func(ctx context.Context, ids []string) ([]*domain.Customer, error) {
 			return store.CustomersByIDs(ctx, orgID, ids)
-		}, func(c *domain.Customer) string { return c.ID }),
-		User: byID(func(ctx context.Context, ids []string) ([]*domain.User, error) {
+		},
+		users: func(ctx context.Context, ids []string) ([]*domain.User, error) {
 			return store.UsersByIDs(ctx, orgID, ids)
-		}, func(u *domain.User) string { return u.ID }),
-		Photo: byID(func(ctx context.Context, ids []string) ([]*domain.Photo, error) {
+		},
+		photos: func(ctx context.Context, ids []string) ([]*domain.Photo, error) {
 			return store.PhotosByIDs(ctx, orgID, ids)
-		}, func(p *domain.Photo) string { return p.ID }),
-		VehiclePhotos: grouped(func(ctx context.Context, ids []string) (map[string][]domain.Photo, error) {
+		},
+		vehiclePhotos: func(ctx context.Context, ids []string) (map[string][]domain.Photo, error) {
 			return store.PhotosByVehicles(ctx, orgID, ids)
-		}),
-		VehicleNotes: grouped(func(ctx context.Context, ids []string) (map[string][]domain.Note, error) {
+		},
+		notes: func(ctx context.Context, ids []string) (map[string][]domain.Note, error) {
 			return store.NotesByVehicles(ctx, orgID, ids)
-		}),
-		Costs: grouped(func(ctx context.Context, ids []string) (map[string][]domain.CostItem, error) {
+		},
+		costs: func(ctx context.Context, ids []string) (map[string][]domain.CostItem, error) {
 			return store.CostsByVehicles(ctx, orgID, ids)
-		}),
-		Payments: grouped(func(ctx context.Context, ids []string) (map[string][]domain.Payment, error) {
+		},
+		payments: func(ctx context.Context, ids []string) (map[string][]domain.Payment, error) {
 			return store.PaymentsByVehicles(ctx, orgID, ids)
-		}),
-		TrackingLink: grouped(func(ctx context.Context, ids []string) (map[string]*domain.TrackingLink, error) {
+		},
+		links: func(ctx context.Context, ids []string) (map[string]*domain.TrackingLink, error) {
 			return store.ActiveLinksByVehicles(ctx, orgID, ids)
-		}),
+		},
+	}
+	return newLoaders(f)
+}
+
+func newLoaders(f fetchers) *Loaders {
+	return &Loaders{
+		Customer:      byID(f.customers, customerID),
+		User:          byID(f.users, userID),
+		Photo:         byID(f.photos, photoID),
+		VehiclePhotos: grouped(f.vehiclePhotos),
+		VehicleNotes:  grouped(f.notes),
+		Costs:         grouped(f.costs),
+		Payments:      grouped(f.payments),
+		TrackingLink:  grouped(f.links),
+		f:             f,
 	}
 }
+
+func customerID(c *domain.Customer) string { return c.ID }
+func userID(u *domain.User) string         { return u.ID }
+func photoID(p *domain.Photo) string       { return p.ID }
 
 // byID loads single objects; a missing key yields nil, not an error,
 // because every caller's field is nullable (a deleted customer, say).
@@ -87,6 +121,143 @@ func grouped[V any](fetch func(context.Context, []string) (map[string]V, error))
 		}
 		return out
 	}, dataloader.WithWait[string, V](wait), dataloader.WithBatchCapacity[string, V](maxBatch))
+}
+
+// VehicleFields names the nested objects a list of vehicles will resolve.
+type VehicleFields struct {
+	Customer, HeroPhoto, Photos, Notes, NoteAuthors, Costs, Payments bool
+	TrackingLink, LinkPhotos, LinkCreatedBy                          bool
+}
+
+// PrimeVehicles reads the nested objects f names of every vehicle of a
+// list, one statement per kind, and puts them in the loaders, where each
+// vehicle's field resolver then finds them.
+//
+// The loaders alone batch by time: the keys that arrive within their wait
+// share a statement. A list's field resolvers run concurrently and may
+// take longer than that to ask, so a long list could cost a few more
+// statements than a short one. Priming makes the count fixed — at most
+// six statements for the vehicles' own objects, then one for the users
+// (note authors and link creators) and one for the photos (heroes and
+// links' picks) — whatever the length of the list and however busy the
+// machine. A read that fails primes nothing; the fields then load, and
+// report the error, as they would without priming.
+func (l *Loaders) PrimeVehicles(ctx context.Context, vehicles []*domain.Vehicle, f VehicleFields) {
+	if len(vehicles) == 0 {
+		return
+	}
+	ids := make([]string, len(vehicles))
+	var customerIDs, photoIDs, userIDs []string
+	for i, v := range vehicles {
+		ids[i] = v.ID
+		if f.Customer && v.CustomerID != nil {
+			customerIDs = append(customerIDs, *v.CustomerID)
+		}
+		if f.HeroPhoto && v.HeroPhotoID != nil {
+			photoIDs = append(photoIDs, *v.HeroPhotoID)
+		}
+	}
+
+	var (
+		wg    sync.WaitGroup
+		notes map[string][]domain.Note
+		links map[string]*domain.TrackingLink
+	)
+	if f.Customer {
+		wg.Go(func() { primeByID(ctx, l.Customer, l.f.customers, customerID, customerIDs) })
+	}
+	if f.Photos {
+		wg.Go(func() { primeGrouped(ctx, l.VehiclePhotos, l.f.vehiclePhotos, ids) })
+	}
+	if f.Notes || f.NoteAuthors {
+		wg.Go(func() { notes = primeGrouped(ctx, l.VehicleNotes, l.f.notes, ids) })
+	}
+	if f.Costs {
+		wg.Go(func() { primeGrouped(ctx, l.Costs, l.f.costs, ids) })
+	}
+	if f.Payments {
+		wg.Go(func() { primeGrouped(ctx, l.Payments, l.f.payments, ids) })
+	}
+	if f.TrackingLink || f.LinkPhotos || f.LinkCreatedBy {
+		wg.Go(func() { links = primeGrouped(ctx, l.TrackingLink, l.f.links, ids) })
+	}
+	wg.Wait()
+
+	// What the vehicles' notes and links point at.
+	if f.NoteAuthors {
+		for _, ns := range notes {
+			for _, n := range ns {
+				if n.AuthorID != nil {
+					userIDs = append(userIDs, *n.AuthorID)
+				}
+			}
+		}
+	}
+	for _, lk := range links {
+		if lk == nil {
+			continue
+		}
+		if f.LinkCreatedBy && lk.CreatedByID != nil {
+			userIDs = append(userIDs, *lk.CreatedByID)
+		}
+		if f.LinkPhotos {
+			photoIDs = append(photoIDs, lk.PhotoIDs...)
+		}
+	}
+	if len(userIDs) > 0 {
+		wg.Go(func() { primeByID(ctx, l.User, l.f.users, userID, userIDs) })
+	}
+	if len(photoIDs) > 0 {
+		wg.Go(func() { primeByID(ctx, l.Photo, l.f.photos, photoID, photoIDs) })
+	}
+	wg.Wait()
+}
+
+// primeByID reads the objects of keys and primes each key, a missing one
+// with nil (what the loader would answer for it).
+func primeByID[V any](ctx context.Context, l *dataloader.Loader[string, V],
+	fetch func(context.Context, []string) ([]V, error), id func(V) string, keys []string) {
+	keys = distinct(keys)
+	if len(keys) == 0 {
+		return
+	}
+	items, err := fetch(ctx, keys)
+	if err != nil {
+		return
+	}
+	found := make(map[string]V, len(items))
+	for _, it := range items {
+		found[id(it)] = it
+	}
+	for _, k := range keys {
+		l.Prime(ctx, k, found[k])
+	}
+}
+
+// primeGrouped reads what belongs to each key and primes every key, one
+// with nothing with the zero value; it returns what it read (nil on error).
+func primeGrouped[V any](ctx context.Context, l *dataloader.Loader[string, V],
+	fetch func(context.Context, []string) (map[string]V, error), keys []string) map[string]V {
+	m, err := fetch(ctx, keys)
+	if err != nil {
+		return nil
+	}
+	for _, k := range keys {
+		l.Prime(ctx, k, m[k])
+	}
+	return m
+}
+
+func distinct(keys []string) []string {
+	seen := make(map[string]bool, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 type ctxKey struct{}

@@ -12,6 +12,7 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/loaders"
 	"importops/media"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -213,6 +214,11 @@ func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string,
 	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search})
 	if err != nil {
 		return nil, err
+	}
+	if l := loaders.From(ctx); l != nil {
+		// A fixed number of statements for the nested objects of the
+		// whole page, however long it is.
+		l.PrimeVehicles(ctx, page.Vehicles, listedVehicleFields(ctx))
 	}
 	conn := &model.VehicleConnection{Edges: []model.VehicleEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
 	for i, veh := range page.Vehicles {

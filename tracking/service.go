@@ -4,7 +4,10 @@ package tracking
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"importops/db"
 	"importops/domain"
@@ -26,11 +29,51 @@ type Service struct {
 	store   *db.Store
 	baseURL string
 	now     func() time.Time
+
+	cache *cache // nil: every lookup reads the database
+	loads singleflight.Group
 }
 
+// NewService returns a Service without a cache: every lookup is one
+// database statement.
 func NewService(store *db.Store, publicBaseURL string) *Service {
 	return &Service{store: store, baseURL: publicBaseURL, now: time.Now}
 }
+
+// NewCachedService returns a Service that keeps up to size links in
+// memory (size 0: none, as NewService). The cache stays off — every lookup
+// reads the database — until a Listener (Service.Listen) is connected, and
+// goes off again whenever it is not.
+func NewCachedService(store *db.Store, publicBaseURL string, size int) *Service {
+	s := NewService(store, publicBaseURL)
+	if size > 0 {
+		s.cache = newCache(size)
+		// This process's own writes reach the cache before they return.
+		store.OnPublicChange(s.cache.invalidate)
+	}
+	return s
+}
+
+// CacheStats counts lookups answered from the cache (hits) and from the
+// database (misses, including every lookup while the cache is off).
+func (s *Service) CacheStats() (hits, misses uint64) {
+	if s.cache == nil {
+		return 0, 0
+	}
+	return s.cache.hits.Load(), s.cache.misses.Load()
+}
+
+// Invalidate drops the cached views a change key names (db.OrgKey,
+// db.VehicleKey, db.FlushAll). Writes through the store and notifications
+// do this by themselves; it is for writes made around them.
+func (s *Service) Invalidate(key string) {
+	if s.cache != nil {
+		s.cache.invalidate(key)
+	}
+}
+
+// Caching tells whether lookups are being answered from the cache now.
+func (s *Service) Caching() bool { return s.cache != nil && s.cache.isOn() }
 
 // LinkURL is the customer's URL for slug.
 func (s *Service) LinkURL(slug string) string { return s.baseURL + "/t/" + slug }
@@ -73,7 +116,7 @@ func (s *Service) lookup(ctx context.Context, slug string) (*db.PublicLink, erro
 	if !PlausibleSlug(slug) {
 		return nil, nil
 	}
-	l, err := s.store.PublicLink(ctx, slug)
+	l, err := s.load(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +124,51 @@ func (s *Service) lookup(ctx context.Context, slug string) (*db.PublicLink, erro
 		return nil, nil
 	}
 	return l, nil
+}
+
+// loadTimeout bounds a database read shared by concurrent lookups, which
+// runs on after the request that started it has gone.
+const loadTimeout = 10 * time.Second
+
+// load reads what the database holds for slug (nil: no such link), from
+// the cache when it can. Concurrent misses of one slug share one read;
+// never across an invalidation, so a lookup that starts after a write has
+// committed never gets what was read before it.
+func (s *Service) load(ctx context.Context, slug string) (*db.PublicLink, error) {
+	c := s.cache
+	if c == nil {
+		return s.store.PublicLink(ctx, slug)
+	}
+	if l, ok := c.get(slug); ok {
+		return l, nil
+	}
+	if !c.isOn() {
+		// No listener vouches for invalidation: read, and keep nothing.
+		return s.store.PublicLink(ctx, slug)
+	}
+	key := slug + "@" + strconv.FormatUint(c.generation(), 10)
+	ch := s.loads.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		gen := c.begin()
+		l, err := s.store.PublicLink(ctx, slug)
+		if err != nil {
+			l = nil
+		}
+		// Unknown slugs (nil) are not kept: anyone could otherwise push
+		// real links out of the cache with random ones.
+		c.put(slug, l, gen)
+		return l, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*db.PublicLink), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (s *Service) build(slug string, l *db.PublicLink) *View {

@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientIP is the address a request is attributed to, for rate limits and
+// logs: the peer, unless the peer is one of TRUSTED_PROXIES; then the
+// nearest address in X-Forwarded-For that is not a trusted proxy itself.
+// Anyone else's X-Forwarded-For is ignored: it is whatever the client
+// wrote. An entry that is not an address ends the walk, so garbage never
+// becomes the client.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	peer := parseHost(r.RemoteAddr)
+	if !peer.IsValid() || !isTrusted(peer, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a := parseHost(strings.TrimSpace(hops[i]))
+		if !a.IsValid() {
+			break
+		}
+		client = a
+		if !isTrusted(a, trusted) {
+			break
+		}
+	}
+	return client
+}
+
+// parseHost reads "ip", "ip:port" or "[ipv6]:port", without a zone and
+// with IPv4-mapped IPv6 addresses as IPv4; the zero Addr when it is none
+// of these.
+func parseHost(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// limitKey is the rate-limit key of a client: its IPv4 address, or the /64
+// of an IPv6 address, since one subscriber commonly holds a whole /64.
+func limitKey(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return "unknown"
+	case a.Is6():
+		p, _ := a.Prefix(64)
+		return p.String()
+	default:
+		return a.String()
+	}
+}

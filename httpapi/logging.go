@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"importops/domain"
+)
+
+// reqInfo is what the layers of one request learn about it, for its log
+// line, its metrics and its headers. The GraphQL layer fills in the
+// operation from several goroutines, hence the lock.
+type reqInfo struct {
+	id     string
+	client netip.Addr
+
+	mu         sync.Mutex
+	operation  string // a bounded label: a root field of the schema, "multiple", ...
+	opName     string // the operation's name in the document, capped
+	outcome    string // "ok" or an error code
+	retryAfter time.Duration
+}
+
+type reqInfoKey struct{}
+
+// requestInfo is the request's reqInfo; a throwaway one outside
+// logRequests (tests of single handlers).
+func requestInfo(ctx context.Context) *reqInfo {
+	if i, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+func (i *reqInfo) setOperation(label, name, outcome string) {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.operation, i.opName, i.outcome = label, name, outcome
+}
+
+func (i *reqInfo) setOutcome(outcome string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.outcome = outcome
+}
+
+// setRetryAfter keeps the longest wait asked for.
+func (i *reqInfo) setRetryAfter(d time.Duration) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.retryAfter = max(i.retryAfter, d)
+}
+
+func (i *reqInfo) snapshot() (operation, opName, outcome string, retryAfter time.Duration) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.operation, i.opName, i.outcome, i.retryAfter
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests writes one line per request and records its metrics. The
+// line names the route's pattern, never its path: the path of /t/ and
+// media routes carries a secret. Nothing of the body, the query string or
+// the headers but the request id is logged.
+func (h *handlers) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 || !printableASCII(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		info := &reqInfo{id: id, client: clientIP(r, h.Config.TrustedProxies)}
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
+		sw := &statusWriter{ResponseWriter: w}
+		h.recoverPanics(next).ServeHTTP(sw, r)
+
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		operation, opName, outcome, _ := info.snapshot()
+		if operation == "" {
+			operation = route
+		}
+		if outcome == "" {
+			outcome = outcomeForStatus(status)
+		}
+		h.metrics.observe(route, status, operation, outcome, elapsed, r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql")
+		attrs := []slog.Attr{
+			slog.String("id", id), slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", status), slog.Int64("duration_ms", elapsed.Milliseconds()),
+			slog.String("operation", operation), slog.String("outcome", outcome),
+			slog.String("client_ip", info.client.String()),
+		}
+		if opName != "" {
+			attrs = append(attrs, slog.String("operation_name", opName))
+		}
+		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	})
+}
+
+func outcomeForStatus(status int) string {
+	switch {
+	case status < 400:
+		return "ok"
+	case status == http.StatusNotFound:
+		return string(domain.NotFound)
+	case status == http.StatusTooManyRequests:
+		return string(domain.RateLimited)
+	case status < 500:
+		return string(domain.BadInput)
+	default:
+		return string(domain.Internal)
+	}
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverPanics turns a panic outside a resolver (gqlgen recovers those
+// itself) into a 500 for that one request; the server keeps serving.
+func (h *handlers) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil || p == http.ErrAbortHandler {
+				if p != nil {
+					panic(p)
+				}
+				return
+			}
+			h.Logger.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()))
+			requestInfo(r.Context()).setOutcome(string(domain.Internal))
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,259 @@
+package httpapi
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"golang.org/x/time/rate"
+
+	"importops/domain"
+	"importops/tracking"
+)
+
+// The budgets. Each is a token bucket per key: burst units at first, one
+// more every "every". RATE_LIMITS=off turns them all off.
+var (
+	// Every request but /healthz, /readyz and /metrics, per client IP: a
+	// tracking page with its photos is about a dozen requests.
+	overallBudget = budget{name: "overall", every: 50 * time.Millisecond, burst: 400}
+	// publicTracking and /t/ lookups that find no available link, per
+	// client IP: slug guessing. A customer who mistypes a link a few times
+	// never notices.
+	publicMissBudget = budget{name: "public_lookup", every: 10 * time.Second, burst: 20}
+	// Failed logins per account (lower-cased email) and per client IP:
+	// password guessing and credential stuffing.
+	loginAccountBudget = budget{name: "login_account", every: time.Minute, burst: 10}
+	loginIPBudget      = budget{name: "login_ip", every: 10 * time.Second, burst: 30}
+)
+
+// maxLimitKeys bounds each limiter's memory: past it the least recently
+// seen key is forgotten (about 200 bytes each).
+const maxLimitKeys = 100_000
+
+type budget struct {
+	name  string // the metrics label
+	every time.Duration
+	burst int
+}
+
+// limits are the server's rate limiters; nil when RATE_LIMITS=off.
+type limits struct {
+	overall, publicMisses, loginAccount, loginIP *keyedLimiter
+}
+
+func newLimits() *limits {
+	return &limits{
+		overall:      newKeyedLimiter(overallBudget, maxLimitKeys),
+		publicMisses: newKeyedLimiter(publicMissBudget, maxLimitKeys),
+		loginAccount: newKeyedLimiter(loginAccountBudget, maxLimitKeys),
+		loginIP:      newKeyedLimiter(loginIPBudget, maxLimitKeys),
+	}
+}
+
+// keyedLimiter is one token bucket per key (golang.org/x/time/rate) in a
+// bounded LRU. A key whose bucket has refilled is idle, as good as new,
+// and dropped when a new key arrives, so the map holds only recent keys.
+type keyedLimiter struct {
+	budget
+	mu   sync.Mutex
+	keys *simplelru.LRU[string, *bucket]
+}
+
+type bucket struct {
+	lim *rate.Limiter
+	// inFlight counts attempts begun and not yet ended: each holds one
+	// unit, so concurrent attempts cannot overdraw the budget.
+	inFlight int
+}
+
+func newKeyedLimiter(b budget, size int) *keyedLimiter {
+	keys, err := simplelru.NewLRU[string, *bucket](size, nil)
+	if err != nil {
+		panic(err) // only for size <= 0
+	}
+	return &keyedLimiter{budget: b, keys: keys}
+}
+
+// get returns key's bucket; k.mu is held.
+func (k *keyedLimiter) get(key string, now time.Time) *bucket {
+	if b, ok := k.keys.Get(key); ok {
+		return b
+	}
+	for range 2 { // amortised: drop idle keys as new ones come
+		_, oldest, ok := k.keys.GetOldest()
+		if !ok || oldest.inFlight > 0 || oldest.lim.TokensAt(now) < float64(k.burst) {
+			break
+		}
+		k.keys.RemoveOldest()
+	}
+	b := &bucket{lim: rate.NewLimiter(rate.Every(k.every), k.burst)}
+	k.keys.Add(key, b)
+	return b
+}
+
+// allow spends one unit of key's budget; when none is left it returns
+// false and how long until one is.
+func (k *keyedLimiter) allow(key string) (retryAfter time.Duration, ok bool) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.get(key, now)
+	if b.lim.TokensAt(now)-float64(b.inFlight) >= 1 && b.lim.AllowN(now, 1) {
+		return 0, true
+	}
+	return k.wait(b, now), false
+}
+
+// begin starts an attempt that spends a unit of key's budget only if it
+// fails: end(true) spends it, end(false) gives it back. With no unit left
+// it returns false and how long until one is.
+func (k *keyedLimiter) begin(key string) (end func(failed bool), retryAfter time.Duration, ok bool) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.get(key, now)
+	if b.lim.TokensAt(now)-float64(b.inFlight) < 1 {
+		return nil, k.wait(b, now), false
+	}
+	b.inFlight++
+	var once sync.Once
+	return func(failed bool) {
+		once.Do(func() {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			b.inFlight--
+			if failed {
+				b.lim.AllowN(time.Now(), 1)
+			}
+		})
+	}, 0, true
+}
+
+// wait is how long until key has a unit to spend; k.mu is held.
+func (k *keyedLimiter) wait(b *bucket, now time.Time) time.Duration {
+	missing := 1 + float64(b.inFlight) - b.lim.TokensAt(now)
+	return time.Duration(math.Max(missing, 0) * float64(k.every))
+}
+
+// retryAfterSeconds is the Retry-After value for d: whole seconds, at
+// least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(int(math.Ceil(d.Seconds())), 1)
+}
+
+func rateLimitedError(d time.Duration) error {
+	return domain.Errorf(domain.RateLimited, "too many attempts: try again in %d seconds", retryAfterSeconds(d))
+}
+
+// exemptFromOverall are the operators' routes: probes and scrapes must not
+// be refused because of the traffic they watch.
+var exemptFromOverall = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// limitOverall spends one unit of the client's overall budget per request.
+func (h *handlers) limitOverall(next http.Handler) http.Handler {
+	if h.limits == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if exemptFromOverall[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if wait, ok := h.limits.overall.allow(limitKey(requestInfo(r.Context()).client)); !ok {
+			h.refuseRate(w, r, overallBudget.name, wait)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitPublicLookups guards GET /t/{slug} and its photos: a client over
+// its budget of failed lookups is refused before the lookup runs, and an
+// answer of 404 spends a unit.
+func (h *handlers) limitPublicLookups(next http.HandlerFunc) http.Handler {
+	if h.limits == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		end, wait, ok := h.limits.publicMisses.begin(limitKey(requestInfo(r.Context()).client))
+		if !ok {
+			h.refuseRate(w, r, publicMissBudget.name, wait)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() { end(sw.status == http.StatusNotFound) }()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// refuseRate answers 429 with Retry-After: a GraphQL error on /graphql,
+// plain text elsewhere.
+func (h *handlers) refuseRate(w http.ResponseWriter, r *http.Request, limit string, wait time.Duration) {
+	h.metrics.rateLimited.WithLabelValues(limit).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+	w.Header().Set("Cache-Control", "no-store")
+	info := requestInfo(r.Context())
+	if r.URL.Path == "/graphql" {
+		info.setOperation(opRefused, "", string(domain.RateLimited))
+		refusal{http.StatusTooManyRequests, domain.RateLimited, "too many requests: slow down"}.write(w)
+		return
+	}
+	info.setOutcome(string(domain.RateLimited)) // the route is the operation
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write([]byte("too many requests: try again later\n"))
+}
+
+// limitFields is the GraphQL side: failed publicTracking lookups per
+// client IP, and failed logins per account and per IP. Each client is
+// checked before its lookup or login runs; a lookup that finds nothing or
+// a login refused as UNAUTHENTICATED spends a unit.
+func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	switch {
+	case fc.Object == "Query" && fc.Field.Name == "publicTracking":
+		end, wait, ok := h.limits.publicMisses.begin(limitKey(requestInfo(ctx).client))
+		if !ok {
+			return nil, h.fieldRateLimited(ctx, publicMissBudget.name, wait)
+		}
+		res, err := next(ctx)
+		view, _ := res.(*tracking.View)
+		end(err == nil && view == nil)
+		return res, err
+	case fc.Object == "Mutation" && fc.Field.Name == "login":
+		email, _ := fc.Args["email"].(string)
+		account := strings.ToLower(strings.TrimSpace(email))
+		if len(account) > 320 {
+			account = account[:320]
+		}
+		endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
+		if !ok {
+			return nil, h.fieldRateLimited(ctx, loginIPBudget.name, wait)
+		}
+		endAccount, wait, ok := h.limits.loginAccount.begin(account)
+		if !ok {
+			endIP(true) // trying a locked account is a failed attempt too
+			return nil, h.fieldRateLimited(ctx, loginAccountBudget.name, wait)
+		}
+		res, err := next(ctx)
+		failed := domain.IsCode(err, domain.Unauthenticated)
+		endAccount(failed)
+		endIP(failed)
+		return res, err
+	}
+	return next(ctx)
+}
+
+func (h *handlers) fieldRateLimited(ctx context.Context, limit string, wait time.Duration) error {
+	h.metrics.rateLimited.WithLabelValues(limit).Inc()
+	requestInfo(ctx).setRetryAfter(wait)
+	return rateLimitedError(wait)
+}

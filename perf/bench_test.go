@@ -1,0 +1,116 @@
+// Package perf holds the server's benchmarks: the public tracking query,
+// cold and warm, and the staff vehicle list at 10 and 100 vehicles, each
+// through the real HTTP handler on loopback over PostgreSQL.
+//
+//	go test -run '^$' -bench . -benchmem ./perf
+//
+// Each reports, besides time and allocations (client and server together,
+// one process), the SQL statements per operation. Without -bench nothing
+// here runs and no database is created.
+package perf
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"importops/apptest"
+	"importops/db"
+	"importops/db/dbtest"
+)
+
+var testDB *sqlx.DB
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	dbtest.Main(m, "perf", &testDB)
+}
+
+// The fleet lives in the database for the whole run; each benchmark run
+// starts a fresh server over it.
+var (
+	fleetOnce sync.Once
+	fleet     apptest.Fleet
+)
+
+func start(b *testing.B) (*apptest.Env, *dbtest.Counter) {
+	b.Helper()
+	conn, count := dbtest.OpenCounting(b)
+	env := apptest.New(b, conn)
+	fleetOnce.Do(func() { fleet = env.SeedFleet(b, "Benchmark Imports", 100) })
+	return env, count
+}
+
+// post sends one GraphQL request the way a client would and checks it
+// answered without errors.
+func post(b *testing.B, env *apptest.Env, token string, body []byte) {
+	req, _ := http.NewRequest(http.MethodPost, env.BaseURL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := env.Server.Client().Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || bytes.Contains(out, []byte(`"errors"`)) ||
+		bytes.Contains(out, []byte(`"publicTracking":null`)) {
+		b.Fatalf("status %d: %s (%v)", res.StatusCode, out, err)
+	}
+}
+
+func body(query string, vars map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return b
+}
+
+func run(b *testing.B, count *dbtest.Counter, op func()) {
+	op() // the statement is prepared, the connection open
+	b.ReportAllocs()
+	s, n := count.Statements(), 0
+	for b.Loop() {
+		op()
+		n++
+	}
+	b.ReportMetric(float64(count.Statements()-s)/float64(n), "stmts/op")
+}
+
+// BenchmarkPublicTrackingCold: every lookup misses the cache and reads the
+// database.
+func BenchmarkPublicTrackingCold(b *testing.B) {
+	env, count := start(b)
+	q := body(apptest.PublicQuery, map[string]any{"slug": fleet.Slugs[0]})
+	run(b, count, func() {
+		env.Tracking.Invalidate(db.FlushAll)
+		post(b, env, "", q)
+	})
+}
+
+// BenchmarkPublicTrackingWarm: every lookup is answered from the cache.
+func BenchmarkPublicTrackingWarm(b *testing.B) {
+	env, count := start(b)
+	q := body(apptest.PublicQuery, map[string]any{"slug": fleet.Slugs[0]})
+	run(b, count, func() { post(b, env, "", q) })
+}
+
+func benchmarkVehicles(b *testing.B, n int) {
+	env, count := start(b)
+	q := body(apptest.FleetQuery, map[string]any{"first": n})
+	run(b, count, func() { post(b, env, fleet.Org.Token, q) })
+}
+
+// The staff list, every field of the contract selected.
+func BenchmarkVehiclesList10(b *testing.B)  { benchmarkVehicles(b, 10) }
+func BenchmarkVehiclesList100(b *testing.B) { benchmarkVehicles(b, 100) }

@@ -1,0 +1,198 @@
+package tracking
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"importops/db"
+)
+
+// cache keeps the public links read by slug, so that a page refreshed by
+// many customers costs no database round trip. It holds what the database
+// said, not a decision: Available is asked on every read, so a link that
+// expires while cached stops working at its expiresAt without any
+// notification.
+//
+// Every write that can change a public view announces its change key (see
+// db.PublicChannel); invalidate drops the entries it names. The cache is
+// only used while something vouches that no announcement can be missed —
+// a connected Listener — and is flushed whenever that changes.
+type cache struct {
+	mu        sync.Mutex
+	lru       *simplelru.LRU[string, *db.PublicLink]
+	byOrg     map[string]map[string]struct{} // organization id -> slugs
+	byVehicle map[string]map[string]struct{} // vehicle id -> slugs
+	on        bool
+
+	// A database read that began before an invalidation may have read
+	// what the write replaced: put drops it. gen counts invalidations;
+	// a read remembers gen when it begins, and put compares it with when
+	// the read's organization and vehicle were last invalidated (changed,
+	// kept only while reads are in flight) or everything was (flushed).
+	gen     uint64
+	flushed uint64
+	changed map[string]uint64
+	reading int
+
+	hits, misses atomic.Uint64
+}
+
+func newCache(size int) *cache {
+	c := &cache{
+		byOrg:     make(map[string]map[string]struct{}),
+		byVehicle: make(map[string]map[string]struct{}),
+		changed:   make(map[string]uint64),
+	}
+	// simplelru only refuses a size below 1, which NewCachedService never passes.
+	c.lru, _ = simplelru.NewLRU(size, c.evicted)
+	return c
+}
+
+// get returns the cached link of slug; ok is false on a miss or while the
+// cache is off.
+func (c *cache) get(slug string) (l *db.PublicLink, ok bool) {
+	c.mu.Lock()
+	if c.on {
+		l, ok = c.lru.Get(slug)
+	}
+	c.mu.Unlock()
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return l, ok
+}
+
+// generation is the count of invalidations so far: lookups that see the
+// same generation may share one database read.
+func (c *cache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// maxChanged bounds the keys remembered for reads in flight; past it, an
+// invalidation counts as a flush for them (they are not stored).
+const maxChanged = 4096
+
+// begin is called before reading the database for a miss; hand what it
+// returns to put (or to put with a nil link when nothing is to be kept).
+func (c *cache) begin() (gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reading++
+	return c.gen
+}
+
+// put stores what a read begun at gen found, unless its organization or
+// vehicle was invalidated meanwhile, everything was, or the cache is off.
+// A nil l stores nothing and only ends the read.
+func (c *cache) put(slug string, l *db.PublicLink, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer func() {
+		if c.reading--; c.reading == 0 {
+			clear(c.changed)
+		}
+	}()
+	if l == nil || !c.on || c.flushed > gen ||
+		c.changed[db.OrgKey(l.OrganizationID)] > gen || c.changed[db.VehicleKey(l.VehicleID)] > gen {
+		return
+	}
+	c.lru.Add(slug, l)
+	index(c.byOrg, l.OrganizationID, slug)
+	index(c.byVehicle, l.VehicleID, slug)
+}
+
+// invalidate drops the entries a change key names; an unknown key drops
+// everything.
+func (c *cache) invalidate(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	kind, id, ok := db.ParseKey(key)
+	if !ok {
+		c.purge()
+		return
+	}
+	if c.reading > 0 {
+		if len(c.changed) < maxChanged {
+			c.changed[key] = c.gen
+		} else {
+			c.flushed = c.gen
+		}
+	}
+	idx := c.byVehicle
+	if kind == "org" {
+		idx = c.byOrg
+	}
+	for slug := range idx[id] {
+		c.lru.Remove(slug) // evicted unindexes it
+	}
+}
+
+// flush drops everything.
+func (c *cache) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.purge()
+}
+
+// setOn switches the cache on or off; either way it starts empty.
+func (c *cache) setOn(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.on = on
+	c.purge()
+}
+
+func (c *cache) isOn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.on
+}
+
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// purge empties the cache, and keeps what reads in flight find from
+// being stored; c.mu is held.
+func (c *cache) purge() {
+	c.flushed = c.gen
+	c.byOrg = make(map[string]map[string]struct{})
+	c.byVehicle = make(map[string]map[string]struct{})
+	c.lru.Purge() // evicted finds nothing left to unindex
+}
+
+// evicted keeps the indexes in step with the LRU; it runs inside lru
+// calls, with c.mu held.
+func (c *cache) evicted(slug string, l *db.PublicLink) {
+	unindex(c.byOrg, l.OrganizationID, slug)
+	unindex(c.byVehicle, l.VehicleID, slug)
+}
+
+func index(m map[string]map[string]struct{}, id, slug string) {
+	set := m[id]
+	if set == nil {
+		set = make(map[string]struct{}, 1)
+		m[id] = set
+	}
+	set[slug] = struct{}{}
+}
+
+func unindex(m map[string]map[string]struct{}, id, slug string) {
+	if set := m[id]; set != nil {
+		delete(set, slug)
+		if len(set) == 0 {
+			delete(m, id)
+		}
+	}
+}
