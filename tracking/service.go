@@ -95,7 +95,8 @@ func (s *Service) View(ctx context.Context, slug string) (*View, error) {
 }
 
 // PublicPhoto returns the stored photo behind a public photo URL, or nil
-// when the link is not available or does not show that photo.
+// when the link is not available or does not show that photo. It may be
+// shared with the cache: read it, never change it.
 func (s *Service) PublicPhoto(ctx context.Context, slug, photoID string) (*db.PublicPhotoRow, error) {
 	l, err := s.lookup(ctx, slug)
 	if err != nil || l == nil {
