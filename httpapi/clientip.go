@@ -63,15 +63,12 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 }
 
 // limitKey is the rate-limit key of a client: its IPv4 address, or the /64
-// of an IPv6 address, since one subscriber commonly holds a whole /64.
-func limitKey(a netip.Addr) string {
-	switch {
-	case !a.IsValid():
-		return "unknown"
-	case a.Is6():
+// of an IPv6 address (its first address), since one subscriber commonly
+// holds a whole /64. Clients of no known address share the zero Addr.
+func limitKey(a netip.Addr) netip.Addr {
+	if a.Is6() {
 		p, _ := a.Prefix(64)
-		return p.String()
-	default:
-		return a.String()
+		return p.Addr()
 	}
+	return a
 }

@@ -48,10 +48,10 @@ func TestLimitKey(t *testing.T) {
 	if a != b || a == c {
 		t.Errorf("IPv6 keys: %s %s %s; want one key per /64", a, b, c)
 	}
-	if k := limitKey(netip.MustParseAddr("192.0.2.1")); k != "192.0.2.1" {
+	if k := limitKey(netip.MustParseAddr("192.0.2.1")); k != netip.MustParseAddr("192.0.2.1") {
 		t.Errorf("IPv4 key = %s", k)
 	}
-	if k := limitKey(netip.Addr{}); k != "unknown" {
-		t.Errorf("invalid address key = %s", k)
+	if k := limitKey(netip.Addr{}); k != (netip.Addr{}) || k == limitKey(netip.IPv6Unspecified()) {
+		t.Errorf("invalid address key = %s, want the zero Addr, not ::", k)
 	}
 }

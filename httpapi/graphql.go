@@ -118,12 +118,13 @@ func (h *handlers) noteResponse(ctx context.Context, next graphql.ResponseHandle
 	if resp.Data == nil && len(resp.Errors) > 1 {
 		resp.Errors = trimErrors(resp.Errors)
 	}
-	h.noteOperation(ctx, resp)
+	label, name := h.noteOperation(ctx, resp)
+	approvePublic(ctx, label, name, resp)
 	return resp
 }
 
-func (h *handlers) noteOperation(ctx context.Context, resp *graphql.Response) {
-	label, name := opInvalid, ""
+func (h *handlers) noteOperation(ctx context.Context, resp *graphql.Response) (label, name string) {
+	label, name = opInvalid, ""
 	if graphql.HasOperationContext(ctx) {
 		opCtx := graphql.GetOperationContext(ctx)
 		label = operationLabel(shapeOf(opCtx), h.rootFields)
@@ -132,6 +133,7 @@ func (h *handlers) noteOperation(ctx context.Context, resp *graphql.Response) {
 		}
 	}
 	requestInfo(ctx).setOperation(label, name, outcome(resp.Errors))
+	return label, name
 }
 
 // outcome is "ok", or the code of the errors that matter most: an

@@ -46,7 +46,13 @@ func New(d Deps) *Handler {
 	if d.Config.RateLimits {
 		h.limits = newLimits()
 	}
+	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
+		h.public = newPublicCache(d.Config.PublicCacheSize)
+	}
 	h.metrics = newMetrics(d)
+	if h.public != nil {
+		h.metrics.registry.MustRegister(h.public.hitsCounter())
+	}
 	gql := h.guardGraphQL(newGraphQL(h))
 
 	mux := http.NewServeMux()
@@ -71,6 +77,7 @@ type handlers struct {
 	Deps
 	limits     *limits // nil when RATE_LIMITS=off
 	metrics    *metrics
+	public     *publicCache    // nil without a tracking cache
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
 }

@@ -26,6 +26,7 @@ type reqInfo struct {
 	opName     string // the operation's name in the document, capped
 	outcome    string // "ok" or an error code
 	retryAfter time.Duration
+	public     *publicMiss // a request the public cache may keep the answer of
 }
 
 type reqInfoKey struct{}
@@ -61,6 +62,18 @@ func (i *reqInfo) setRetryAfter(d time.Duration) {
 	i.retryAfter = max(i.retryAfter, d)
 }
 
+func (i *reqInfo) setPublicMiss(m *publicMiss) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.public = m
+}
+
+func (i *reqInfo) publicMiss() *publicMiss {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.public
+}
+
 func (i *reqInfo) snapshot() (operation, opName, outcome string, retryAfter time.Duration) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -94,19 +107,20 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // media routes carries a secret. Nothing of the body, the query string or
 // the headers but the request id is logged.
 func (h *handlers) logRequests(next http.Handler) http.Handler {
+	next = h.recoverPanics(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 || !printableASCII(id) {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
 		info := &reqInfo{id: id, client: clientIP(r, h.Config.TrustedProxies)}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
-		h.recoverPanics(next).ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r)
 
 		status := sw.status
 		if status == 0 {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,26 @@ type metrics struct {
 	operations   *prometheus.CounterVec
 	opDuration   *prometheus.HistogramVec
 	rateLimited  *prometheus.CounterVec
+
+	// The series of each label combination seen, so that a request costs
+	// one map lookup rather than four label hashes (the labels are
+	// bounded, so is this).
+	mu     sync.RWMutex
+	series map[seriesKey]*series
+}
+
+type seriesKey struct {
+	route              string
+	status             int
+	operation, outcome string
+	graphQL            bool
+}
+
+type series struct {
+	httpRequests prometheus.Counter
+	httpDuration prometheus.Observer
+	operations   prometheus.Counter
+	opDuration   prometheus.Observer
 }
 
 // cacheStats is tracking.Service's count of public-cache hits and misses.
@@ -33,6 +54,7 @@ func newMetrics(d Deps) *metrics {
 	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
+		series:   make(map[seriesKey]*series),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "importops_http_requests_total",
 			Help: "HTTP requests by route pattern and status code.",
@@ -81,11 +103,29 @@ func newMetrics(d Deps) *metrics {
 }
 
 func (m *metrics) observe(route string, status int, operation, outcome string, elapsed time.Duration, graphQL bool) {
-	m.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.httpDuration.WithLabelValues(route).Observe(elapsed.Seconds())
+	key := seriesKey{route, status, operation, outcome, graphQL}
+	m.mu.RLock()
+	s := m.series[key]
+	m.mu.RUnlock()
+	if s == nil {
+		s = &series{
+			httpRequests: m.httpRequests.WithLabelValues(route, strconv.Itoa(status)),
+			httpDuration: m.httpDuration.WithLabelValues(route),
+		}
+		if graphQL {
+			s.operations = m.operations.WithLabelValues(operation, outcome)
+			s.opDuration = m.opDuration.WithLabelValues(operation)
+		}
+		m.mu.Lock()
+		m.series[key] = s
+		m.mu.Unlock()
+	}
+	seconds := elapsed.Seconds()
+	s.httpRequests.Inc()
+	s.httpDuration.Observe(seconds)
 	if graphQL {
-		m.operations.WithLabelValues(operation, outcome).Inc()
-		m.opDuration.WithLabelValues(operation).Observe(elapsed.Seconds())
+		s.operations.Inc()
+		s.opDuration.Observe(seconds)
 	}
 }
 

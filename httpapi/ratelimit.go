@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,25 +46,26 @@ type budget struct {
 
 // limits are the server's rate limiters; nil when RATE_LIMITS=off.
 type limits struct {
-	overall, publicMisses, loginAccount, loginIP *keyedLimiter
+	overall, publicMisses, loginIP *keyedLimiter[netip.Addr] // by limitKey
+	loginAccount                   *keyedLimiter[string]     // by lower-cased email
 }
 
 func newLimits() *limits {
 	return &limits{
-		overall:      newKeyedLimiter(overallBudget, maxLimitKeys),
-		publicMisses: newKeyedLimiter(publicMissBudget, maxLimitKeys),
-		loginAccount: newKeyedLimiter(loginAccountBudget, maxLimitKeys),
-		loginIP:      newKeyedLimiter(loginIPBudget, maxLimitKeys),
+		overall:      newKeyedLimiter[netip.Addr](overallBudget, maxLimitKeys),
+		publicMisses: newKeyedLimiter[netip.Addr](publicMissBudget, maxLimitKeys),
+		loginAccount: newKeyedLimiter[string](loginAccountBudget, maxLimitKeys),
+		loginIP:      newKeyedLimiter[netip.Addr](loginIPBudget, maxLimitKeys),
 	}
 }
 
 // keyedLimiter is one token bucket per key (golang.org/x/time/rate) in a
 // bounded LRU. A key whose bucket has refilled is idle, as good as new,
 // and dropped when a new key arrives, so the map holds only recent keys.
-type keyedLimiter struct {
+type keyedLimiter[K comparable] struct {
 	budget
 	mu   sync.Mutex
-	keys *simplelru.LRU[string, *bucket]
+	keys *simplelru.LRU[K, *bucket]
 }
 
 type bucket struct {
@@ -73,16 +75,16 @@ type bucket struct {
 	inFlight int
 }
 
-func newKeyedLimiter(b budget, size int) *keyedLimiter {
-	keys, err := simplelru.NewLRU[string, *bucket](size, nil)
+func newKeyedLimiter[K comparable](b budget, size int) *keyedLimiter[K] {
+	keys, err := simplelru.NewLRU[K, *bucket](size, nil)
 	if err != nil {
 		panic(err) // only for size <= 0
 	}
-	return &keyedLimiter{budget: b, keys: keys}
+	return &keyedLimiter[K]{budget: b, keys: keys}
 }
 
 // get returns key's bucket; k.mu is held.
-func (k *keyedLimiter) get(key string, now time.Time) *bucket {
+func (k *keyedLimiter[K]) get(key K, now time.Time) *bucket {
 	if b, ok := k.keys.Get(key); ok {
 		return b
 	}
@@ -100,7 +102,7 @@ func (k *keyedLimiter) get(key string, now time.Time) *bucket {
 
 // allow spends one unit of key's budget; when none is left it returns
 // false and how long until one is.
-func (k *keyedLimiter) allow(key string) (retryAfter time.Duration, ok bool) {
+func (k *keyedLimiter[K]) allow(key K) (retryAfter time.Duration, ok bool) {
 	now := time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -111,10 +113,19 @@ func (k *keyedLimiter) allow(key string) (retryAfter time.Duration, ok bool) {
 	return k.wait(b, now), false
 }
 
+// canSpend reports whether key has a unit to spend now, spending none.
+func (k *keyedLimiter[K]) canSpend(key K) bool {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.keys.Peek(key)
+	return !ok || b.lim.TokensAt(now)-float64(b.inFlight) >= 1
+}
+
 // begin starts an attempt that spends a unit of key's budget only if it
 // fails: end(true) spends it, end(false) gives it back. With no unit left
 // it returns false and how long until one is.
-func (k *keyedLimiter) begin(key string) (end func(failed bool), retryAfter time.Duration, ok bool) {
+func (k *keyedLimiter[K]) begin(key K) (end func(failed bool), retryAfter time.Duration, ok bool) {
 	now := time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -137,7 +148,7 @@ func (k *keyedLimiter) begin(key string) (end func(failed bool), retryAfter time
 }
 
 // wait is how long until key has a unit to spend; k.mu is held.
-func (k *keyedLimiter) wait(b *bucket, now time.Time) time.Duration {
+func (k *keyedLimiter[K]) wait(b *bucket, now time.Time) time.Duration {
 	missing := 1 + float64(b.inFlight) - b.lim.TokensAt(now)
 	return time.Duration(math.Max(missing, 0) * float64(k.every))
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestKeyedLimiterAllow(t *testing.T) {
-	k := newKeyedLimiter(budget{name: "t", every: time.Hour, burst: 3}, 10)
+	k := newKeyedLimiter[string](budget{name: "t", every: time.Hour, burst: 3}, 10)
 	for i := range 3 {
 		if _, ok := k.allow("a"); !ok {
 			t.Fatalf("request %d refused within the burst", i+1)
@@ -27,7 +27,7 @@ func TestKeyedLimiterAllow(t *testing.T) {
 }
 
 func TestKeyedLimiterBeginSpendsOnlyFailures(t *testing.T) {
-	k := newKeyedLimiter(budget{name: "t", every: time.Hour, burst: 2}, 10)
+	k := newKeyedLimiter[string](budget{name: "t", every: time.Hour, burst: 2}, 10)
 	for i := range 10 {
 		end, _, ok := k.begin("a")
 		if !ok {
@@ -50,7 +50,7 @@ func TestKeyedLimiterBeginSpendsOnlyFailures(t *testing.T) {
 // Concurrent attempts each hold a unit while in flight: however many
 // start at once, no more than the budget may fail.
 func TestKeyedLimiterBeginConcurrent(t *testing.T) {
-	k := newKeyedLimiter(budget{name: "t", every: time.Hour, burst: 5}, 10)
+	k := newKeyedLimiter[string](budget{name: "t", every: time.Hour, burst: 5}, 10)
 	var mu sync.Mutex
 	var admitted []func(bool)
 	var wg sync.WaitGroup
@@ -79,7 +79,7 @@ func TestKeyedLimiterBeginConcurrent(t *testing.T) {
 }
 
 func TestKeyedLimiterIsBounded(t *testing.T) {
-	k := newKeyedLimiter(budget{name: "t", every: time.Millisecond, burst: 1}, 100)
+	k := newKeyedLimiter[string](budget{name: "t", every: time.Millisecond, burst: 1}, 100)
 	for i := range 10_000 {
 		k.allow(fmt.Sprint("key-", i))
 	}

@@ -66,6 +66,18 @@ func (c *cache) get(slug string) (l *db.PublicLink, ok bool) {
 	return l, ok
 }
 
+// holds reports whether the cache is on and holds l itself for slug.
+// Like get, it makes slug the most recently used.
+func (c *cache) holds(slug string, l *db.PublicLink) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return false
+	}
+	cur, ok := c.lru.Get(slug)
+	return ok && cur == l
+}
+
 // generation is the count of invalidations so far: lookups that see the
 // same generation may share one database read.
 func (c *cache) generation() uint64 {

@@ -88,6 +88,7 @@ func LogoPath(key string) string { return "/media/" + key }
 // not available, for whatever reason.
 func (s *Service) View(ctx context.Context, slug string) (*View, error) {
 	l, err := s.lookup(ctx, slug)
+	record(ctx, slug, l) // nil on an error or an unavailable link
 	if err != nil || l == nil {
 		return nil, err
 	}
