@@ -89,14 +89,14 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 			return helpOr(err, stdout)
 		}
 		return withConfig(env, func(cfg config.Config) error {
-			return serve(ctx, cfg, newLogger(stderr))
+			return withBufferedLog(stderr, func(log *slog.Logger) error { return serve(ctx, cfg, log) })
 		})
 	case "demo":
 		if err := parseFlags(flag.NewFlagSet("demo", flag.ContinueOnError), rest); err != nil {
 			return helpOr(err, stdout)
 		}
 		return withConfig(env, func(cfg config.Config) error {
-			return demo(ctx, cfg, newLogger(stderr), stdout)
+			return withBufferedLog(stderr, func(log *slog.Logger) error { return demo(ctx, cfg, log, stdout) })
 		})
 	case "migrate":
 		if err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), rest); err != nil {
@@ -178,8 +178,4 @@ func withConfig(env func(string) string, fn func(config.Config) error) error {
 		return err
 	}
 	return fn(cfg)
-}
-
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, nil))
 }
