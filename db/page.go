@@ -31,7 +31,7 @@ func decodeCursor(s string) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || !validID(c.ID) {
+	if err != nil || !validID(c.ID) || domain.ValidateOptionalText("after", c.Key, 1000) != nil {
 		return cursor{}, domain.Errorf(domain.BadInput, "after is not a cursor from this list")
 	}
 	return c, nil

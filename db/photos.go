@@ -122,10 +122,16 @@ func (s *Store) PhotoByID(ctx context.Context, id string) (*domain.Photo, error)
 func (s *Store) DeletePhoto(ctx context.Context, orgID, id string) (*domain.Photo, error) {
 	var out *domain.Photo
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		p, err := s.Photo(ctx, orgID, id)
-		if err != nil {
-			return err
+		if !validID(id) {
+			return domain.InvalidID("photo")
 		}
+		// On the transaction: a second connection from the pool while this
+		// one is held could starve the pool under concurrent deletes.
+		var r photoRow
+		if err := tx.GetContext(ctx, &r, sqlOrgPhoto, orgID, id); err != nil {
+			return notFound(err, "photo")
+		}
+		p := r.toDomain()
 		if _, err := lockVehicle(ctx, tx, orgID, p.VehicleID); err != nil {
 			return err
 		}

@@ -56,6 +56,9 @@ func insertUser(ctx context.Context, tx sqlx.ExtContext, orgID, email, name stri
 // UserByEmail returns the account and its password hash; a nil user and
 // no error when there is none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*domain.User, string, error) {
+	if domain.ValidateOptionalText("email", email, 254) != nil {
+		return nil, "", nil // no account has such an address
+	}
 	var r struct {
 		userRow
 		PasswordHash string `db:"password_hash"`
@@ -122,9 +125,12 @@ func (s *Store) RevokeToken(ctx context.Context, tokenHash []byte) error {
 
 // validID reports whether id can be one of our UUIDs; anything else is
 // answered NOT_FOUND without asking the database.
+// Only the canonical lower-case spelling is ours: IDs are compared as
+// strings downstream (cache keys, notifications), so "ABC…" must not
+// reach the database as if it were "abc…".
 func validID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 func validIDs(ids []string) []string {

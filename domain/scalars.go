@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -24,7 +25,8 @@ const dateLayout = "2006-01-02"
 // ParseDate reads "YYYY-MM-DD".
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
-	if err != nil {
+	if err != nil || t.Year() < 1 { // PostgreSQL has no year 0
+
 		return Date{}, badInput("%q is not a date in the form YYYY-MM-DD", s)
 	}
 	return DateOf(t), nil
@@ -126,6 +128,20 @@ func UnmarshalDecimal(v any) (decimal.Decimal, error) {
 		return d, nil
 	}
 	return decimal.Decimal{}, badInput("Decimal must be a string such as \"12500.00\"")
+}
+
+// MarshalID writes an ID as a string.
+func MarshalID(id string) graphql.Marshaler { return graphql.MarshalID(id) }
+
+// UnmarshalID reads an ID. Every ID we issue is a lower-case UUID, and IDs
+// are compared as strings downstream (cache keys, notifications, picked
+// photo lists), so a client's upper-case spelling is folded here, once.
+func UnmarshalID(v any) (string, error) {
+	id, err := graphql.UnmarshalID(v)
+	if err != nil {
+		return "", badInput("an ID must be a string")
+	}
+	return strings.ToLower(id), nil
 }
 
 // MarshalTime writes RFC 3339 in UTC, whatever zone the database used.

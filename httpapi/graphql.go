@@ -61,6 +61,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	if h.limits != nil {
 		srv.AroundFields(h.limitFields)
 	}
+	srv.AroundRootFields(freshLoadsPerMutation)
 	srv.AroundResponses(h.noteResponse)
 	srv.SetErrorPresenter(presentError(d.Logger, d.Config.Production()))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -97,6 +98,18 @@ func (h *handlers) authenticate(ctx context.Context, next graphql.OperationHandl
 	opCtx.DisableIntrospection = h.Config.Production() && viewer == nil
 	if s := shapeOf(opCtx); opCtx.DisableIntrospection && s != nil && s.introspection {
 		return h.refuse(ctx, validationError("introspection is disabled"))
+	}
+	return next(ctx)
+}
+
+// freshLoadsPerMutation empties the request's loaders before each mutation
+// (mutations run one after another), so what a mutation answers reflects
+// every write made before it in the same document.
+func freshLoadsPerMutation(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Mutation {
+		if l := loaders.From(ctx); l != nil {
+			l.ClearAll()
+		}
 	}
 	return next(ctx)
 }

@@ -129,6 +129,20 @@ type VehicleFields struct {
 	TrackingLink, LinkPhotos, LinkCreatedBy                          bool
 }
 
+// ClearAll forgets everything loaded so far. It runs before each mutation
+// of a request, so a mutation's answer never shows what an earlier one in
+// the same document changed (a revoked link, a deleted photo).
+func (l *Loaders) ClearAll() {
+	l.Customer.ClearAll()
+	l.User.ClearAll()
+	l.Photo.ClearAll()
+	l.VehiclePhotos.ClearAll()
+	l.VehicleNotes.ClearAll()
+	l.Costs.ClearAll()
+	l.Payments.ClearAll()
+	l.TrackingLink.ClearAll()
+}
+
 // PrimeVehicles reads the nested objects f names of every vehicle of a
 // list, one statement per kind, and puts them in the loaders, where each
 // vehicle's field resolver then finds them.
