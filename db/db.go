@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -131,14 +132,24 @@ func createDatabase(ctx context.Context, databaseURL string) error {
 	return nil
 }
 
-// Redact hides the password of a database URL for logs and messages.
+// Redact hides the password of a database URL or key=value DSN for logs
+// and messages, wherever lib/pq would read it from.
 func Redact(databaseURL string) string {
+	if !strings.Contains(databaseURL, "://") {
+		return dsnPassword.ReplaceAllString(databaseURL, "password=xxxxx")
+	}
 	u, err := url.Parse(databaseURL)
 	if err != nil {
 		return "(unparsable DATABASE_URL)"
 	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
+
+var dsnPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 
 // InTx runs fn in one transaction, committed when fn returns nil and
 // rolled back otherwise.

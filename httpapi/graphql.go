@@ -42,7 +42,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{
 		MaxUploadSize: maxMultipartBody,
-		MaxMemory:     32 << 20,
+		MaxMemory:     maxMultipartMemory,
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
@@ -66,7 +66,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	srv.SetErrorPresenter(presentError(d.Logger, d.Config.Production()))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		d.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))
-		return errors.New("panic") // presented as internal error
+		return domain.Errorf(domain.Internal, "internal error")
 	})
 	return srv
 }

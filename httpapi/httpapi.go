@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +43,7 @@ func New(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	h := &handlers{Deps: d, rootFields: map[string]bool{}}
+	h := &handlers{Deps: d, rootFields: map[string]bool{}, uploads: make(chan struct{}, maxConcurrentUploads)}
 	if d.Config.RateLimits {
 		h.limits = newLimits()
 	}
@@ -80,6 +81,31 @@ type handlers struct {
 	public     *publicCache    // nil without a tracking cache
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
+	uploads    chan struct{} // a slot per upload body being read
+	readiness  readiness
+}
+
+// readiness remembers the last database check for a second: /readyz is
+// open to anyone and not rate limited, so however often it is asked it
+// costs at most one round trip a second.
+type readiness struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+func (c *readiness) check(ctx context.Context, ping func(context.Context) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < time.Second {
+		return c.err
+	}
+	// Not the caller's context: a client hanging up must not be remembered
+	// as a database outage.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	c.err, c.at = ping(ctx), time.Now()
+	return c.err
 }
 
 // ready is 200 while the database answers and the server is not shutting
@@ -91,9 +117,7 @@ func (h *handlers) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := h.Store.Ping(ctx); err != nil {
+	if err := h.readiness.check(r.Context(), h.Store.Ping); err != nil {
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
 	}

@@ -220,6 +220,21 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 			f.write(w)
 			return
 		}
+		if isMultipart(r) {
+			release, f := h.admitUpload(r)
+			if f != nil {
+				info.setOperation(opRefused, "", string(f.code))
+				if f.code == domain.RateLimited {
+					w.Header().Set("Retry-After", "5")
+				}
+				// Closing the connection spares reading the unread body
+				// (net/http would otherwise drain up to 256 KB first).
+				w.Header().Set("Connection", "close")
+				f.write(w)
+				return
+			}
+			defer release()
+		}
 		next.ServeHTTP(cw, r)
 		cw.finish()
 		if miss != nil {
