@@ -36,6 +36,21 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return client
 }
 
+// warnUntrustedProxy logs once that a private or loopback peer, not in
+// TRUSTED_PROXIES, sends X-Forwarded-For: most likely a reverse proxy
+// that was not configured, which makes every client look like one (one
+// rate-limit budget for all, and /metrics open through the proxy).
+func (h *handlers) warnUntrustedProxy(r *http.Request) {
+	peer := parseHost(r.RemoteAddr)
+	if !peer.IsValid() || !(peer.IsPrivate() || peer.IsLoopback()) || isTrusted(peer, h.Config.TrustedProxies) {
+		return
+	}
+	if h.warnedProxy.CompareAndSwap(false, true) {
+		h.Logger.Warn("a request came through what looks like a reverse proxy that is not in TRUSTED_PROXIES: all its clients share one rate-limit budget and /metrics answers through it; set TRUSTED_PROXIES",
+			"peer", peer.String())
+	}
+}
+
 // parseHost reads "ip", "ip:port" or "[ipv6]:port", without a zone and
 // with IPv4-mapped IPv6 addresses as IPv4; the zero Addr when it is none
 // of these.

@@ -83,6 +83,8 @@ type handlers struct {
 	draining   atomic.Bool
 	uploads    chan struct{} // a slot per upload body being read
 	readiness  readiness
+	// warnedProxy: the untrusted-proxy warning is logged once.
+	warnedProxy atomic.Bool
 }
 
 // readiness remembers the last database check for a second: /readyz is

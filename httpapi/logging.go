@@ -118,6 +118,9 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		info := &reqInfo{id: id, client: clientIP(r, h.Config.TrustedProxies)}
+		if len(r.Header["X-Forwarded-For"]) > 0 && !h.warnedProxy.Load() {
+			h.warnUntrustedProxy(r)
+		}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
