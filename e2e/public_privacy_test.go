@@ -130,7 +130,7 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 		tlNoSecrets(t, "publicTracking response", res.Body)
 	})
 	t.Run("publicTracking over GET", func(t *testing.T) {
-		q := url.Values{"query": {tlPublicQuery}, "variables": {`{"s":"` + s.Slug + `"}`}}
+		q := url.Values{"query": {apptest.PublicQuery}, "variables": {`{"slug":"` + s.Slug + `"}`}}
 		res, body := env.Get(t, "/graphql?"+q.Encode())
 		if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"publicTracking":{`)) {
 			t.Fatalf("GET /graphql publicTracking: status %d body %.300s", res.StatusCode, body)

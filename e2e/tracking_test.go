@@ -324,22 +324,10 @@ type tlPublicView struct {
 	ExpiresAt *time.Time
 }
 
-// tlPublicQuery asks for every public field.
-const tlPublicQuery = `query($s: String!) { publicTracking(slug: $s) {
-	organization { name logoUrl country locale }
-	vehicle { year make model title }
-	heroPhoto { url caption width height }
-	progress { current stages { stage label reached current } }
-	estimatedArrival
-	notes { body createdAt }
-	photos { url caption width height }
-	expiresAt
-} }`
-
 // tlPublicRes asks publicTracking anonymously, as the customer page does.
 func tlPublicRes(t *testing.T, env *apptest.Env, slug string) apptest.Response {
 	t.Helper()
-	return env.Do(t, "", tlPublicQuery, apptest.Vars{"s": slug})
+	return env.Do(t, "", apptest.PublicQuery, apptest.Vars{"slug": slug})
 }
 
 // tlPublic is publicTracking(slug) for an anonymous caller; nil when the

@@ -221,7 +221,9 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 			return
 		}
 		if isMultipart(r) {
-			release, f := h.admitUpload(r)
+			var release func()
+			var f *refusal
+			r, release, f = h.admitUpload(r)
 			if f != nil {
 				info.setOperation(opRefused, "", string(f.code))
 				if f.code == domain.RateLimited {

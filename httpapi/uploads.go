@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"mime"
 	"net/http"
 	"strings"
 
 	"importops/auth"
+	"importops/db"
 	"importops/domain"
 )
 
@@ -32,25 +34,37 @@ func isMultipart(r *http.Request) bool {
 // whose bearer token is valid, and only while fewer than
 // maxConcurrentUploads are being read: every upload mutation is for staff,
 // and an anonymous client must not make the server hold upload bodies.
-// The caller calls release when the request is done.
-func (h *handlers) admitUpload(r *http.Request) (release func(), f *refusal) {
+// The caller calls release when the request is done. The returned request
+// carries the token's owner, so the operation does not look it up again.
+func (h *handlers) admitUpload(r *http.Request) (_ *http.Request, release func(), f *refusal) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	token = strings.TrimSpace(token)
 	if !ok || token == "" || len(token) > 256 {
-		return nil, &errUploadAuth
+		return r, nil, &errUploadAuth
 	}
 	owner, err := h.Store.TokenOwner(r.Context(), auth.HashToken(token))
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "authenticate upload", "error", err)
-		return nil, &errUploadCheck
+		return r, nil, &errUploadCheck
 	}
 	if owner == nil {
-		return nil, &errUploadAuth
+		return r, nil, &errUploadAuth
 	}
 	select {
 	case h.uploads <- struct{}{}:
-		return func() { <-h.uploads }, nil
+		r = r.WithContext(context.WithValue(r.Context(), tokenOwnerKey{}, owner))
+		return r, func() { <-h.uploads }, nil
 	default:
-		return nil, &errUploadsBusy
+		return r, nil, &errUploadsBusy
 	}
+}
+
+// tokenOwnerKey carries a bearer token's owner already looked up for this
+// request.
+type tokenOwnerKey struct{}
+
+// knownTokenOwner is the owner admitUpload found, or nil.
+func knownTokenOwner(ctx context.Context) *db.TokenOwner {
+	o, _ := ctx.Value(tokenOwnerKey{}).(*db.TokenOwner)
+	return o
 }
