@@ -13,8 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +29,7 @@ import (
 	"importops/db"
 	"importops/db/dbtest"
 	"importops/httpapi"
+	"importops/httpserver"
 	"importops/media"
 	"importops/tracking"
 )
@@ -40,7 +41,7 @@ func init() { auth.BcryptCost = bcrypt.MinCost }
 // Env is one running server over a test database.
 type Env struct {
 	Store    *db.Store
-	Server   *httptest.Server
+	Server   *Server
 	BaseURL  string
 	MediaDir string
 	Tracking *tracking.Service
@@ -86,8 +87,11 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	t.Helper()
 	mediaDir := t.TempDir()
 	store := db.NewStore(conn)
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
 	cfg, err := config.FromEnv(func(k string) string {
 		if v, ok := opts.Env[k]; ok {
 			return v
@@ -132,7 +136,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv.Config.Handler = httpapi.New(httpapi.Deps{
+	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
 		Media:    storage,
@@ -140,10 +144,40 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 		Tracking: svc,
 		Logger:   logger,
 	})
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
 		ListenerName: listenerName}
+}
+
+// Server is an Env's HTTP server: the production server (httpserver)
+// with its production limits, on a loopback port.
+type Server struct {
+	URL     string
+	Handler http.Handler
+	client  *http.Client
+}
+
+// Client is an HTTP client for the server; its connections are closed
+// when the test ends.
+func (s *Server) Client() *http.Client { return s.client }
+
+func serve(t testing.TB, ln net.Listener, h http.Handler, log *slog.Logger) *Server {
+	srv := httpserver.New(h, httpserver.Defaults(log))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(func() {
+		transport.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	return &Server{URL: "http://" + ln.Addr().String(), Handler: h, client: &http.Client{Transport: transport}}
 }
 
 // testListenConfig reconnects fast, so tests that cut a listener's

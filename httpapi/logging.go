@@ -133,7 +133,8 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		elapsed := time.Since(start)
+		end := time.Now()
+		elapsed := end.Sub(start)
 		operation, opName, outcome, _ := info.snapshot()
 		if operation == "" {
 			operation = route
@@ -142,16 +143,22 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 			outcome = outcomeForStatus(status)
 		}
 		h.metrics.observe(route, status, operation, outcome, elapsed, r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql")
-		attrs := []slog.Attr{
+		if !h.Logger.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
+		// A record without a source position: Logger.LogAttrs would walk
+		// the stack for one on every request, and the line never shows it.
+		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		rec.AddAttrs(
 			slog.String("id", id), slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", status), slog.Int64("duration_ms", elapsed.Milliseconds()),
 			slog.String("operation", operation), slog.String("outcome", outcome),
 			slog.String("client_ip", info.client.String()),
-		}
+		)
 		if opName != "" {
-			attrs = append(attrs, slog.String("operation_name", opName))
+			rec.AddAttrs(slog.String("operation_name", opName))
 		}
-		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		_ = h.Logger.Handler().Handle(r.Context(), rec)
 	})
 }
 

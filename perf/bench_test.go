@@ -125,3 +125,44 @@ func benchmarkVehicles(b *testing.B, n int) {
 // The staff list, every field of the contract selected.
 func BenchmarkVehiclesList10(b *testing.B)  { benchmarkVehicles(b, 10) }
 func BenchmarkVehiclesList100(b *testing.B) { benchmarkVehicles(b, 100) }
+
+// BenchmarkPublicTrackingHandler: as Warm, but the root handler is called
+// directly, without a client or net/http's server around it: the cost of
+// our own code on the hot path, allocations included.
+func BenchmarkPublicTrackingHandler(b *testing.B) {
+	env, count := start(b)
+	q := body(apptest.PublicQuery, map[string]any{"slug": fleet.Slugs[0]})
+	h := env.Server.Handler
+	rd := bytes.NewReader(q)
+	req, _ := http.NewRequest(http.MethodPost, env.BaseURL+"/graphql", rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "127.0.0.1:40000"
+	w := &discardWriter{header: http.Header{}}
+	run(b, count, func() {
+		rd.Reset(q)
+		clear(w.header)
+		w.status, w.n = 0, 0
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK || w.n < 500 {
+			b.Fatalf("status %d, %d bytes", w.status, w.n)
+		}
+	})
+}
+
+type discardWriter struct {
+	header http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.n += len(p)
+	return len(p), nil
+}
