@@ -142,23 +142,22 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		if outcome == "" {
 			outcome = outcomeForStatus(status)
 		}
-		h.metrics.observe(route, status, operation, outcome, elapsed, r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql")
-		if !h.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		s := h.metrics.observe(route, status, operation, outcome, elapsed, r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql")
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 			return
 		}
+		// The series' logger holds route, status, operation and outcome.
 		// A record without a source position: Logger.LogAttrs would walk
 		// the stack for one on every request, and the line never shows it.
 		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 		rec.AddAttrs(
-			slog.String("id", id), slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", status), slog.Int64("duration_ms", elapsed.Milliseconds()),
-			slog.String("operation", operation), slog.String("outcome", outcome),
-			slog.String("client_ip", info.client.String()),
+			slog.String("id", id), slog.String("method", r.Method),
+			slog.Int64("duration_ms", elapsed.Milliseconds()), slog.String("client_ip", info.client.String()),
 		)
 		if opName != "" {
 			rec.AddAttrs(slog.String("operation_name", opName))
 		}
-		_ = h.Logger.Handler().Handle(r.Context(), rec)
+		_ = s.log.Handler().Handle(r.Context(), rec)
 	})
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -29,6 +30,7 @@ type metrics struct {
 	// bounded, so is this).
 	mu     sync.RWMutex
 	series map[seriesKey]*series
+	logger *slog.Logger
 }
 
 type seriesKey struct {
@@ -43,6 +45,9 @@ type series struct {
 	httpDuration prometheus.Observer
 	operations   prometheus.Counter
 	opDuration   prometheus.Observer
+	// log writes request lines with the series' labels as attributes,
+	// formatted once (slog.Logger.With) rather than on every line.
+	log *slog.Logger
 }
 
 // cacheStats is tracking.Service's count of public-cache hits and misses.
@@ -55,6 +60,7 @@ func newMetrics(d Deps) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		series:   make(map[seriesKey]*series),
+		logger:   d.Logger,
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "importops_http_requests_total",
 			Help: "HTTP requests by route pattern and status code.",
@@ -102,7 +108,7 @@ func newMetrics(d Deps) *metrics {
 	return m
 }
 
-func (m *metrics) observe(route string, status int, operation, outcome string, elapsed time.Duration, graphQL bool) {
+func (m *metrics) observe(route string, status int, operation, outcome string, elapsed time.Duration, graphQL bool) *series {
 	key := seriesKey{route, status, operation, outcome, graphQL}
 	m.mu.RLock()
 	s := m.series[key]
@@ -111,6 +117,8 @@ func (m *metrics) observe(route string, status int, operation, outcome string, e
 		s = &series{
 			httpRequests: m.httpRequests.WithLabelValues(route, strconv.Itoa(status)),
 			httpDuration: m.httpDuration.WithLabelValues(route),
+			log: m.logger.With(slog.String("route", route), slog.Int("status", status),
+				slog.String("operation", operation), slog.String("outcome", outcome)),
 		}
 		if graphQL {
 			s.operations = m.operations.WithLabelValues(operation, outcome)
@@ -127,6 +135,7 @@ func (m *metrics) observe(route string, status int, operation, outcome string, e
 		s.operations.Inc()
 		s.opDuration.Observe(seconds)
 	}
+	return s
 }
 
 // serveMetrics answers GET /metrics to clients on a loopback or private

@@ -128,14 +128,15 @@ type lingeringListener struct{ net.Listener }
 func (l lingeringListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		return &lingeringConn{TCPConn: tc}, nil
+		return &lingeringConn{TCPConn: tc, remote: tc.RemoteAddr().String()}, nil
 	}
 	return c, err
 }
 
 type lingeringConn struct {
 	*net.TCPConn
-	once sync.Once
+	remote string // RemoteAddr().String(), once per connection, not request
+	once   sync.Once
 }
 
 func (c *lingeringConn) Close() error {
@@ -206,7 +207,7 @@ func (s *Server) request(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 		ProtoMinor: 1,
 		Header:     make(http.Header, rh.Len()),
 		Host:       string(ctx.Host()),
-		RemoteAddr: ctx.RemoteAddr().String(),
+		RemoteAddr: remoteAddr(ctx),
 		RequestURI: requestURI,
 	}
 	if !rh.IsHTTP11() {
@@ -237,6 +238,13 @@ func (s *Server) request(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 		r.Body = http.NoBody
 	}
 	return r.WithContext(s.base), nil
+}
+
+func remoteAddr(ctx *fasthttp.RequestCtx) string {
+	if c, ok := ctx.Conn().(*lingeringConn); ok {
+		return c.remote
+	}
+	return ctx.RemoteAddr().String()
 }
 
 // responseWriter collects the handler's response in ctx's, which fasthttp
