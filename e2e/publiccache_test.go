@@ -12,7 +12,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +28,7 @@ import (
 type pcAnswer struct {
 	status      int
 	contentType string
+	requestID   string
 	body        []byte
 }
 
@@ -49,7 +52,7 @@ func pcPost(t *testing.T, env *apptest.Env, token string, body []byte, headers .
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pcAnswer{res.StatusCode, res.Header.Get("Content-Type"), out}
+	return pcAnswer{res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("X-Request-Id"), out}
 }
 
 func pcBody(query string, vars apptest.Vars) []byte {
@@ -369,4 +372,114 @@ func TestPublicAnswerRateLimit(t *testing.T) {
 			t.Fatalf("a client out of budget got %d %s", a.status, a.body)
 		}
 	})
+}
+
+// pcMetric is the value of one series in GET /metrics (0 when absent).
+func pcMetric(t *testing.T, env *apptest.Env, series string) float64 {
+	t.Helper()
+	_, body := env.Get(t, "/metrics")
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// A stored answer is recorded as the normal path records the request:
+// the request id echoed, the same log line but for id and duration (the
+// client named by X-Forwarded-For from a trusted proxy), and the same
+// metrics.
+func TestPublicAnswerRecordedLikeTheNormalPath(t *testing.T) {
+	var logs secLogBuffer
+	env := apptest.NewWith(t, testDB, apptest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Env: map[string]string{"TRUSTED_PROXIES": "127.0.0.1"}})
+	t.Parallel()
+	fleet := env.SeedFleet(t, "Recorded Imports", 1)
+	body := pcBody(`query CustomerPage($slug: String!) { publicTracking(slug: $slug) { vehicle { title } } }`,
+		apptest.Vars{"slug": fleet.Slugs[0]})
+	pcWarm(t, env, body)
+
+	const okSeries = `importops_graphql_operations_total{operation="publicTracking",outcome="ok"}`
+	const httpSeries = `importops_http_requests_total{code="200",route="POST /graphql"}`
+	ops, reqs := pcMetric(t, env, okSeries), pcMetric(t, env, httpSeries)
+	before := pcHits(t, env)
+	const client = "203.0.113.7"
+	hit := pcPost(t, env, "", body, "X-Request-Id", "hit-request-1", "X-Forwarded-For", client)
+	if pcHits(t, env) != before+1 {
+		t.Fatal("the request was not answered from the cache")
+	}
+	if got := pcMetric(t, env, okSeries); got != ops+1 {
+		t.Errorf("%s went from %v to %v for one stored answer", okSeries, ops, got)
+	}
+	if got := pcMetric(t, env, httpSeries); got != reqs+1 {
+		t.Errorf("%s went from %v to %v for one stored answer", httpSeries, reqs, got)
+	}
+	var miss pcAnswer
+	pcNoHit(t, env, "another body", func() {
+		miss = pcPost(t, env, "", append(body, ' '), "X-Request-Id", "miss-request-1", "X-Forwarded-For", client)
+	})
+	if hit.requestID != "hit-request-1" || miss.requestID != "miss-request-1" {
+		t.Errorf("X-Request-Id echoed: hit %q, miss %q", hit.requestID, miss.requestID)
+	}
+	generated := pcPost(t, env, "", body)
+	if len(generated.requestID) != 16 {
+		t.Errorf("a stored answer without X-Request-Id got id %q, want a generated one", generated.requestID)
+	}
+
+	line := func(id string) map[string]any {
+		t.Helper()
+		for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(l), &rec) == nil && rec["id"] == id {
+				delete(rec, "id")
+				delete(rec, "time")
+				delete(rec, "duration_ms")
+				return rec
+			}
+		}
+		t.Fatalf("no log line for request %s", id)
+		return nil
+	}
+	hitLine, missLine := line("hit-request-1"), line("miss-request-1")
+	if !reflect.DeepEqual(hitLine, missLine) || hitLine["operation_name"] != "CustomerPage" ||
+		hitLine["operation"] != "publicTracking" || hitLine["client_ip"] != client {
+		t.Errorf("log lines differ:\nstored answer: %v\nnormal path:   %v", hitLine, missLine)
+	}
+}
+
+// Stored answers spend the client's overall budget like any request, the
+// client named by X-Forwarded-For from a trusted proxy: a flooder is
+// refused even when every request could be answered from the cache.
+func TestPublicAnswerOverallBudget(t *testing.T) {
+	env := rlEnv(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
+	t.Parallel()
+	fleet := env.SeedFleet(t, "Flooded Imports", 1)
+	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	pcWarm(t, env, body)
+
+	const flooder = "192.0.2.91"
+	before := pcHits(t, env)
+	var refused pcAnswer
+	for range 2000 {
+		if a := pcPost(t, env, "", body, "X-Forwarded-For", flooder); a.status == http.StatusTooManyRequests {
+			refused = a
+			break
+		}
+	}
+	served := pcHits(t, env) - before
+	if refused.status == 0 || !strings.Contains(string(refused.body), "RATE_LIMITED") {
+		t.Fatalf("2000 stored answers to one client were never refused (%d served from the cache)", served)
+	}
+	if served < 300 {
+		t.Errorf("only %d requests were answered from the cache before the refusal", served)
+	}
+	// The budget was the flooder's, not the proxy's.
+	if a := pcPost(t, env, "", body, "X-Forwarded-For", "192.0.2.92"); a.status != http.StatusOK || !pcAvailable(t, a) {
+		t.Errorf("another client behind the same proxy: %d %s", a.status, a.body)
+	}
 }

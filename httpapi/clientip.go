@@ -14,12 +14,17 @@ import (
 // wrote. An entry that is not an address ends the walk, so garbage never
 // becomes the client.
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := parseHost(r.RemoteAddr)
+	return clientAddr(parseHost(r.RemoteAddr), r.Header.Values("X-Forwarded-For"), trusted)
+}
+
+// clientAddr is clientIP from the peer's address and the request's
+// X-Forwarded-For values.
+func clientAddr(peer netip.Addr, forwardedFor []string, trusted []netip.Prefix) netip.Addr {
 	if !peer.IsValid() || !isTrusted(peer, trusted) {
 		return peer
 	}
 	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
+	for _, v := range forwardedFor {
 		hops = append(hops, strings.Split(v, ",")...)
 	}
 	client := peer
@@ -40,8 +45,7 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 // TRUSTED_PROXIES, sends X-Forwarded-For: most likely a reverse proxy
 // that was not configured, which makes every client look like one (one
 // rate-limit budget for all, and /metrics open through the proxy).
-func (h *handlers) warnUntrustedProxy(r *http.Request) {
-	peer := parseHost(r.RemoteAddr)
+func (h *handlers) warnUntrustedProxy(peer netip.Addr) {
 	if !peer.IsValid() || !(peer.IsPrivate() || peer.IsLoopback()) || isTrusted(peer, h.Config.TrustedProxies) {
 		return
 	}

@@ -110,16 +110,11 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 	next = h.recoverPanics(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 || !printableASCII(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
+		id := requestID(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		info := &reqInfo{id: id, client: clientIP(r, h.Config.TrustedProxies)}
 		if len(r.Header["X-Forwarded-For"]) > 0 && !h.warnedProxy.Load() {
-			h.warnUntrustedProxy(r)
+			h.warnUntrustedProxy(parseHost(r.RemoteAddr))
 		}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
@@ -133,8 +128,6 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		end := time.Now()
-		elapsed := end.Sub(start)
 		operation, opName, outcome, _ := info.snapshot()
 		if operation == "" {
 			operation = route
@@ -142,23 +135,55 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		if outcome == "" {
 			outcome = outcomeForStatus(status)
 		}
-		s := h.metrics.observe(route, status, operation, outcome, elapsed, r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql")
-		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
-			return
-		}
-		// The series' logger holds route, status, operation and outcome.
-		// A record without a source position: Logger.LogAttrs would walk
-		// the stack for one on every request, and the line never shows it.
-		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		rec.AddAttrs(
-			slog.String("id", id), slog.String("method", r.Method),
-			slog.Int64("duration_ms", elapsed.Milliseconds()), slog.String("client_ip", info.client.String()),
-		)
-		if opName != "" {
-			rec.AddAttrs(slog.String("operation_name", opName))
-		}
-		_ = s.log.Handler().Handle(r.Context(), rec)
+		h.logRequest(r.Context(), requestLine{
+			start: start, id: id, method: r.Method, route: route, status: status, client: info.client,
+			operation: operation, opName: opName, outcome: outcome,
+			graphQL: r.Pattern == "POST /graphql" || r.Pattern == "GET /graphql",
+		})
 	})
+}
+
+// requestID is the client's X-Request-Id when it is a sensible one (at
+// most 64 printable ASCII characters), otherwise a new random one.
+func requestID(given string) string {
+	if given != "" && len(given) <= 64 && printableASCII(given) {
+		return given
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestLine is what a request's log line and metrics say of it.
+type requestLine struct {
+	start                      time.Time
+	id, method, route          string
+	status                     int
+	client                     netip.Addr
+	operation, opName, outcome string
+	graphQL                    bool
+}
+
+// logRequest records a finished request: its metrics and its log line.
+func (h *handlers) logRequest(ctx context.Context, l requestLine) {
+	end := time.Now()
+	elapsed := end.Sub(l.start)
+	s := h.metrics.observe(l.route, l.status, l.operation, l.outcome, elapsed, l.graphQL)
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// The series' logger holds route, status, operation and outcome.
+	// A record without a source position: Logger.LogAttrs would walk the
+	// stack for one on every request, and the line never shows it.
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
+		slog.String("id", l.id), slog.String("method", l.method),
+		slog.Int64("duration_ms", elapsed.Milliseconds()), slog.String("client_ip", l.client.String()),
+	)
+	if l.opName != "" {
+		rec.AddAttrs(slog.String("operation_name", l.opName))
+	}
+	_ = s.log.Handler().Handle(ctx, rec)
 }
 
 func outcomeForStatus(status int) string {

@@ -117,9 +117,7 @@ func (h *handlers) servePublic(w http.ResponseWriter, r *http.Request) (_ *http.
 	}
 	info := requestInfo(r.Context())
 	c := h.public
-	c.mu.Lock()
-	a := c.answers[string(key)]
-	c.mu.Unlock()
+	a := c.get(key)
 	if a != nil && (h.limits == nil || h.limits.publicMisses.canSpend(limitKey(info.client))) {
 		if h.Tracking.Current(a.entry) {
 			c.hits.Add(1)
@@ -170,6 +168,13 @@ func (h *handlers) storePublic(m *publicMiss, tw *teeWriter) {
 		body: tw.buf, size: len(m.key) + len(tw.buf),
 	}
 	h.public.put(string(m.key), a)
+}
+
+// get is the answer stored for key, or nil.
+func (c *publicCache) get(key []byte) *publicAnswer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answers[string(key)]
 }
 
 func (c *publicCache) put(key string, a *publicAnswer) {

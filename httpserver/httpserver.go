@@ -65,10 +65,20 @@ func Defaults(log *slog.Logger) Config {
 
 // Server serves one http.Handler.
 type Server struct {
-	fs      *fasthttp.Server
-	handler http.Handler
-	base    context.Context
-	stop    context.CancelFunc
+	fs       *fasthttp.Server
+	handler  http.Handler
+	shortcut Shortcutter // the handler, when it is one
+	base     context.Context
+	stop     context.CancelFunc
+}
+
+// A Shortcutter is a handler that answers some requests (its hot path)
+// straight from fasthttp's parse of them, without their conversion to
+// net/http. Shortcut is offered every request first, with its body when
+// that was small enough to read whole (else nil); it returns false,
+// having written nothing, to leave the request to ServeHTTP.
+type Shortcutter interface {
+	Shortcut(ctx *fasthttp.RequestCtx, body []byte) bool
 }
 
 // prefetchBytes is how much of a body fasthttp reads before the handler
@@ -84,6 +94,7 @@ func New(h http.Handler, c Config) *Server {
 	}
 	base, stop := context.WithCancel(context.Background())
 	s := &Server{handler: h, base: base, stop: stop}
+	s.shortcut, _ = h.(Shortcutter)
 	s.fs = &fasthttp.Server{
 		Handler:     s.serve,
 		ReadTimeout: c.ReadHeaderTimeout,
@@ -167,32 +178,66 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // serve answers one request with the handler.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	r, err := s.request(ctx)
-	if err != nil {
-		ctx.Error("400 Bad Request", fasthttp.StatusBadRequest)
-		ctx.SetConnectionClose()
-		return
-	}
-	w := &responseWriter{ctx: ctx, header: make(http.Header, 4), declaredLength: -1}
 	defer func() {
 		if p := recover(); p != nil {
 			// The handler recovers its own panics; this is the last guard,
-			// as net/http's is: the connection is dropped, the server lives.
+			// as net/http's is: the request fails, the server lives.
 			if p != http.ErrAbortHandler {
-				ctx.Logger().Printf("panic serving %s %s: %v", r.Method, r.URL.Path, p)
+				ctx.Logger().Printf("panic serving %s %s: %v", ctx.Method(), ctx.Path(), p)
 			}
 			ctx.Response.Reset()
 			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
 			ctx.SetConnectionClose()
 		}
 	}()
+	body, release, bodyErr := readSmallBody(ctx)
+	defer release()
+	if s.shortcut != nil && bodyErr == nil && s.shortcut.Shortcut(ctx, body) {
+		return
+	}
+	r, err := s.request(ctx, body, bodyErr)
+	if err != nil {
+		ctx.Error("400 Bad Request", fasthttp.StatusBadRequest)
+		ctx.SetConnectionClose()
+		return
+	}
+	w := &responseWriter{ctx: ctx, header: make(http.Header, 4), declaredLength: -1}
 	s.handler.ServeHTTP(w, r)
 	w.finish()
 }
 
-// request converts ctx's request for the handler. Its strings are copies:
-// nothing the handler keeps points into fasthttp's reused buffers.
-func (s *Server) request(ctx *fasthttp.RequestCtx) (*http.Request, error) {
+// smallBody is the largest body read whole before the handler runs (an
+// upload, or any body of unknown length, streams instead). It is what
+// fasthttp reads ahead at most, so such a body is usually already in the
+// connection's buffer.
+const smallBody = 8 << 10
+
+// smallBodies are the buffers small bodies are read into, for the time of
+// one request.
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
+
+// readSmallBody reads the body whole when its length is known, at most
+// smallBody, and it is not multipart; otherwise body is nil. A read error
+// comes with what was read.
+func readSmallBody(ctx *fasthttp.RequestCtx) (body []byte, release func(), err error) {
+	rh := &ctx.Request.Header
+	n := rh.ContentLength()
+	if n <= 0 || n > smallBody || bytes.HasPrefix(rh.ContentType(), []byte("multipart/")) {
+		return nil, func() {}, nil
+	}
+	stream := ctx.RequestBodyStream()
+	if stream == nil {
+		return ctx.Request.Body(), func() {}, nil
+	}
+	bp := smallBodies.Get().(*[]byte)
+	read, err := io.ReadFull(stream, (*bp)[:n])
+	return (*bp)[:read], func() { smallBodies.Put(bp) }, err
+}
+
+// request converts ctx's request for the handler, with body when it was
+// read whole (and how reading it failed). Its strings are copies: nothing
+// the handler keeps points into fasthttp's reused buffers.
+func (s *Server) request(ctx *fasthttp.RequestCtx, body []byte, bodyErr error) (*http.Request, error) {
 	rh := &ctx.Request.Header
 	requestURI := string(ctx.RequestURI())
 	u, err := url.ParseRequestURI(requestURI)
@@ -230,6 +275,10 @@ func (s *Server) request(ctx *fasthttp.RequestCtx) (*http.Request, error) {
 		r.ContentLength = -1
 	}
 	switch stream := ctx.RequestBodyStream(); {
+	case bodyErr != nil:
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{bodyErr}))
+	case body != nil:
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	case stream != nil:
 		r.Body = io.NopCloser(stream)
 	case len(ctx.Request.Body()) > 0:
@@ -246,6 +295,11 @@ func remoteAddr(ctx *fasthttp.RequestCtx) string {
 	}
 	return ctx.RemoteAddr().String()
 }
+
+// errReader fails as reading the body failed.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // responseWriter collects the handler's response in ctx's, which fasthttp
 // writes when the handler returns. Like net/http's, it commits the header

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // start serves h with cfg (production defaults when nil) on a loopback
@@ -346,3 +348,68 @@ func TestRefusedLargeBodyStillGetsItsAnswer(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// shortcutting answers /short itself from the parsed request; everything
+// else, including what it looked at and declined, reaches ServeHTTP whole.
+type shortcutting struct{ offered chan string }
+
+func (s shortcutting) Shortcut(ctx *fasthttp.RequestCtx, body []byte) bool {
+	s.offered <- string(ctx.Path()) + " " + string(body)
+	if string(ctx.Path()) != "/short" {
+		return false
+	}
+	ctx.SetContentType("text/plain")
+	ctx.SetBodyString("short:" + string(body))
+	return true
+}
+
+func (s shortcutting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "long:%s:%v", b, err)
+}
+
+func TestShortcutAnswersFirstAndDeclinedRequestsArriveWhole(t *testing.T) {
+	h := shortcutting{offered: make(chan string, 10)}
+	addr := start(t, h, nil)
+	post := func(path, body string) string {
+		t.Helper()
+		_, b := raw(t, addr, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body))
+		return b
+	}
+	if got := post("/short", `{"a":1}`); got != `short:{"a":1}` || <-h.offered != `/short {"a":1}` {
+		t.Errorf("/short: %q", got)
+	}
+	if got := post("/long", `{"b":2}`); got != `long:{"b":2}:<nil>` || <-h.offered != `/long {"b":2}` {
+		t.Errorf("/long: %q", got)
+	}
+	// A body too large to read whole is not offered, only streamed.
+	big := strings.Repeat("x", smallBody+1)
+	if got := post("/long", big); got != "long:"+big+":<nil>" || <-h.offered != "/long " {
+		t.Errorf("a large body: %d bytes answered", len(got))
+	}
+}
+
+// A small body cut short reaches the handler as a read error after the
+// bytes that came.
+func TestSmallBodyCutShortIsAReadError(t *testing.T) {
+	got := make(chan string, 1)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		got <- fmt.Sprintf("%s %v", b, err != nil)
+	}), nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+	conn.(*net.TCPConn).CloseWrite()
+	defer conn.Close()
+	select {
+	case g := <-got:
+		if g != "only this true" {
+			t.Errorf("the handler read %q", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never ran")
+	}
+}
