@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -22,9 +23,12 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/valyala/fasthttp"
+
 	"importops/apptest"
 	"importops/db"
 	"importops/db/dbtest"
+	"importops/httpapi"
 )
 
 var testDB *sqlx.DB
@@ -126,9 +130,33 @@ func benchmarkVehicles(b *testing.B, n int) {
 func BenchmarkVehiclesList10(b *testing.B)  { benchmarkVehicles(b, 10) }
 func BenchmarkVehiclesList100(b *testing.B) { benchmarkVehicles(b, 100) }
 
-// BenchmarkPublicTrackingHandler: as Warm, but the root handler is called
-// directly, without a client or net/http's server around it: the cost of
-// our own code on the hot path, allocations included.
+// BenchmarkPublicTrackingShortcut: as Warm, but the server's hot path
+// (httpapi.Handler.Shortcut, a stored answer from fasthttp's parse of the
+// request) is called directly, without a client or a connection: the cost
+// of our own code on the hot path, allocations included.
+func BenchmarkPublicTrackingShortcut(b *testing.B) {
+	env, count := start(b)
+	q := body(apptest.PublicQuery, map[string]any{"slug": fleet.Slugs[0]})
+	h := env.Server.Handler.(*httpapi.Handler)
+	var req fasthttp.Request
+	req.Header.SetMethod(http.MethodPost)
+	req.SetRequestURI("/graphql")
+	req.Header.SetContentType("application/json")
+	req.SetBody(q)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	post(b, env, "", q) // stores the answer
+	run(b, count, func() {
+		ctx.Response.Reset()
+		if !h.Shortcut(&ctx, q) || ctx.Response.StatusCode() != http.StatusOK || len(ctx.Response.Body()) < 500 {
+			b.Fatalf("not answered from the stored answer: %d", ctx.Response.StatusCode())
+		}
+	})
+}
+
+// BenchmarkPublicTrackingHandler: the same request through the root
+// http.Handler (the path of a request the shortcut declines), called
+// directly: the middleware's cost, allocations included.
 func BenchmarkPublicTrackingHandler(b *testing.B) {
 	env, count := start(b)
 	q := body(apptest.PublicQuery, map[string]any{"slug": fleet.Slugs[0]})
