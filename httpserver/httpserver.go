@@ -201,6 +201,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose()
 		return
 	}
+	rctx, cancel := context.WithCancel(s.base)
+	defer cancel()
+	defer watchDisconnect(connOf(ctx), cancel)()
+	r = r.WithContext(rctx)
 	w := &responseWriter{ctx: ctx, header: make(http.Header, 4), declaredLength: -1}
 	s.handler.ServeHTTP(w, r)
 	w.finish()
@@ -286,7 +290,15 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, body []byte, bodyErr error) (
 	default:
 		r.Body = http.NoBody
 	}
-	return r.WithContext(s.base), nil
+	return r, nil
+}
+
+// connOf is the request's TCP connection.
+func connOf(ctx *fasthttp.RequestCtx) net.Conn {
+	if c, ok := ctx.Conn().(*lingeringConn); ok {
+		return c.TCPConn
+	}
+	return ctx.Conn()
 }
 
 func remoteAddr(ctx *fasthttp.RequestCtx) string {
@@ -311,6 +323,7 @@ type responseWriter struct {
 	status         int   // committed status; 0 before
 	typed          bool  // a Content-Type was committed (or suppressed)
 	declaredLength int64 // Content-Length the handler set; -1 if none
+	headLength     int   // what the handler wrote of a HEAD request's body
 }
 
 func (w *responseWriter) Header() http.Header { return w.header }
@@ -360,6 +373,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.ctx.IsHead() {
+		w.headLength += len(p)
 		return len(p), nil
 	}
 	w.ctx.Response.AppendBody(p)
@@ -375,10 +389,14 @@ func (w *responseWriter) finish() {
 	if !w.typed && len(body) > 0 {
 		w.ctx.Response.Header.SetContentType(http.DetectContentType(body[:min(len(body), 512)]))
 	}
-	if w.ctx.IsHead() && w.declaredLength >= 0 {
+	if w.ctx.IsHead() && bodyAllowed(w.status) {
 		// A HEAD answer tells the length the GET would have.
+		n := int64(w.headLength)
+		if w.declaredLength >= 0 {
+			n = w.declaredLength
+		}
 		w.ctx.Response.SkipBody = true
-		w.ctx.Response.Header.SetContentLength(int(w.declaredLength))
+		w.ctx.Response.Header.SetContentLength(int(n))
 	}
 }
 

@@ -180,6 +180,10 @@ func TestResponseIsWhatTheHandlerWrote(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.ContentLength != 1000 || body != "" {
 		t.Errorf("HEAD /file: %d length %d body %q", res.StatusCode, res.ContentLength, body)
 	}
+	res, body = raw(t, addr, "HEAD /json HTTP/1.1\r\nHost: x\r\n\r\n") // no Content-Length set: what was written
+	if res.StatusCode != http.StatusCreated || res.ContentLength != int64(len(`{"a":1}`)) || body != "" {
+		t.Errorf("HEAD /json: %d length %d body %q", res.StatusCode, res.ContentLength, body)
+	}
 	res, body = raw(t, addr, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n\r\n")
 	if res.StatusCode != http.StatusPartialContent || body != strings.Repeat("z", 10) || res.Header.Get("Content-Range") != "bytes 10-19/1000" {
 		t.Errorf("ranged GET /file: %d %q %q", res.StatusCode, body, res.Header.Get("Content-Range"))
@@ -411,5 +415,35 @@ func TestSmallBodyCutShortIsAReadError(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler never ran")
+	}
+}
+
+// A client that hangs up cancels its request's context, so the work done
+// for it (its database queries) stops; a client that waits does not.
+func TestClientGoneCancelsTheRequestContext(t *testing.T) {
+	ended := make(chan error, 2)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			ended <- r.Context().Err()
+		case <-time.After(time.Duration(len(r.URL.Query().Get("wait"))) * 100 * time.Millisecond):
+			ended <- nil
+		}
+	}), nil)
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET /?wait=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx HTTP/1.1\r\nHost: x\r\n\r\n") // 8 s
+	time.Sleep(50 * time.Millisecond)
+	conn.Close()
+	if err := <-ended; err != context.Canceled {
+		t.Errorf("the request of a client that hung up ended with %v, want its context cancelled", err)
+	}
+
+	res, body := raw(t, addr, "GET /?wait=xxx HTTP/1.1\r\nHost: x\r\n\r\n") // 300 ms, client waiting
+	if err := <-ended; err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("a waiting client's request: %v, %d %q", err, res.StatusCode, body)
 	}
 }
