@@ -447,3 +447,31 @@ func TestClientGoneCancelsTheRequestContext(t *testing.T) {
 		t.Errorf("a waiting client's request: %v, %d %q", err, res.StatusCode, body)
 	}
 }
+
+// A body that stops arriving fails the handler's read after ReadTimeout,
+// small or streamed.
+func TestStalledBodyTimesOut(t *testing.T) {
+	cfg := Defaults(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg.ReadTimeout = 300 * time.Millisecond
+	got := make(chan error, 1)
+	addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		got <- err
+	}), &cfg)
+	for _, length := range []int{1000, 1 << 20} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\nten bytes.", length)
+		select {
+		case err := <-got:
+			if err == nil {
+				t.Errorf("a %d-byte body that stalled was read without error", length)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a %d-byte body that stalled: the read never failed", length)
+		}
+		conn.Close()
+	}
+}
