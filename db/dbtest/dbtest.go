@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -53,7 +55,8 @@ func run(m *testing.M, pkg string, out **sqlx.DB) int {
 	}
 	defer admin.Close()
 
-	name := "importops_test_" + sanitize(pkg) + "_" + randomSuffix()
+	dropStale(ctx, admin)
+	name := fmt.Sprintf("%s%s_%d_%s", namePrefix, sanitize(pkg), time.Now().Unix(), randomSuffix())
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		fmt.Fprintf(os.Stderr, "dbtest: create database %s: %v\n", name, err)
 		return 1
@@ -80,6 +83,41 @@ func run(m *testing.M, pkg string, out **sqlx.DB) int {
 	code := m.Run()
 	conn.Close()
 	return code
+}
+
+// namePrefix starts the name of every test database; then come the
+// package, the creation time (Unix seconds) and a random suffix.
+const namePrefix = "importops_test_"
+
+// staleAfter is when a test database left behind is dropped: a test
+// binary killed by its timeout cannot drop its own. No run lasts this long
+// (CI's limit is 90 minutes).
+const staleAfter = 3 * time.Hour
+
+// dropStale drops the test databases created more than staleAfter ago
+// that nobody is connected to. Errors are reported, not fatal.
+func dropStale(ctx context.Context, admin *sqlx.DB) {
+	var names []string
+	err := admin.SelectContext(ctx, &names, `SELECT d.datname FROM pg_database d
+		WHERE starts_with(d.datname, $1)
+		  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`, namePrefix)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dbtest: list old test databases: %v\n", err)
+		return
+	}
+	for _, name := range names {
+		parts := strings.Split(name, "_")
+		if len(parts) < 2 {
+			continue
+		}
+		created, err := strconv.ParseInt(parts[len(parts)-2], 10, 64)
+		if err != nil || time.Since(time.Unix(created, 0)) < staleAfter {
+			continue // not ours to judge, or perhaps still in use
+		}
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)); err != nil {
+			fmt.Fprintf(os.Stderr, "dbtest: drop old test database %s: %v\n", name, err)
+		}
+	}
 }
 
 // URL returns the database URL of the package's test database.
