@@ -183,7 +183,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			// The handler recovers its own panics; this is the last guard,
 			// as net/http's is: the request fails, the server lives.
 			if p != http.ErrAbortHandler {
-				ctx.Logger().Printf("panic serving %s %s: %v", ctx.Method(), ctx.Path(), p)
+				// Not the path: a tracking page's carries its secret slug.
+				ctx.Logger().Printf("panic serving a %s request: %v", ctx.Method(), p)
 			}
 			ctx.Response.Reset()
 			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
