@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -116,25 +117,37 @@ func (h *handlers) servePublic(w http.ResponseWriter, r *http.Request) (_ *http.
 		return r, nil, false
 	}
 	info := requestInfo(r.Context())
-	c := h.public
-	a := c.get(key)
-	if a != nil && (h.limits == nil || h.limits.publicMisses.canSpend(limitKey(info.client))) {
-		if h.Tracking.Current(a.entry) {
-			c.hits.Add(1)
-			info.setOperation("publicTracking", a.opName, "ok")
-			w.Header()["Content-Type"] = a.contentType
-			w.Write(a.body)
-			*bp = key
-			keyBufs.Put(bp)
-			return r, nil, true
-		}
-		c.drop(string(key), a)
+	if a := h.storedAnswer(key, info.client); a != nil {
+		h.public.hits.Add(1)
+		info.setOperation("publicTracking", a.opName, "ok")
+		w.Header()["Content-Type"] = a.contentType
+		w.Write(a.body)
+		*bp = key
+		keyBufs.Put(bp)
+		return r, nil, true
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	ctx, rec := tracking.Record(r.Context())
 	miss = &publicMiss{key: key, rec: rec}
 	info.setPublicMiss(miss)
 	return r.WithContext(ctx), miss, false
+}
+
+// storedAnswer is the answer stored for key that may be served to client
+// now, or nil: a client out of failed-lookup budget is left to the normal
+// path, which refuses it, and the answer's link must still be current and
+// available. A stale answer is dropped.
+func (h *handlers) storedAnswer(key []byte, client netip.Addr) *publicAnswer {
+	c := h.public
+	a := c.get(key)
+	if a == nil || (h.limits != nil && !h.limits.publicMisses.canSpend(limitKey(client))) {
+		return nil
+	}
+	if !h.Tracking.Current(a.entry) {
+		c.drop(string(key), a)
+		return nil
+	}
+	return a
 }
 
 // approvePublic marks the request's answer as cacheable when it is a

@@ -46,10 +46,6 @@ func (x *Handler) Shortcut(ctx *fasthttp.RequestCtx, body []byte) bool {
 	bp := keyBufs.Get().(*[]byte)
 	key := append(append(append((*bp)[:0], accept...), 0), body...)
 	defer func() { *bp = key; keyBufs.Put(bp) }()
-	a := c.get(key)
-	if a == nil {
-		return false
-	}
 
 	peer := peerAddr(ctx)
 	var forwardedFor []string
@@ -62,15 +58,15 @@ func (x *Handler) Shortcut(ctx *fasthttp.RequestCtx, body []byte) bool {
 		}
 	}
 	client := clientAddr(peer, forwardedFor, h.Config.TrustedProxies)
-	// As on the normal path: the overall budget, then a client out of
-	// failed-lookup budget is not served a stored answer. Nothing is spent
-	// until the answer is known to be served.
+	// As on the normal path: the overall budget first, then the stored
+	// answer's own rules. Nothing is spent until the answer is served.
 	lk := limitKey(client)
-	if h.limits != nil && (!h.limits.overall.canSpend(lk) || !h.limits.publicMisses.canSpend(lk)) {
+	if h.limits != nil && !h.limits.overall.canSpend(lk) {
 		return false
 	}
-	if !h.Tracking.Current(a.entry) {
-		return false // the normal path drops it and renders a fresh one
+	a := h.storedAnswer(key, client)
+	if a == nil {
+		return false
 	}
 	if h.limits != nil {
 		if _, ok := h.limits.overall.allow(lk); !ok {

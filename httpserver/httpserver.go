@@ -191,8 +191,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			ctx.SetConnectionClose()
 		}
 	}()
-	body, release, bodyErr := readSmallBody(ctx)
-	defer release()
+	body, buf, bodyErr := readSmallBody(ctx)
+	if buf != nil {
+		defer smallBodies.Put(buf)
+	}
 	if s.shortcut != nil && bodyErr == nil && s.shortcut.Shortcut(ctx, body) {
 		return
 	}
@@ -223,20 +225,21 @@ var smallBodies = sync.Pool{New: func() any { b := make([]byte, smallBody); retu
 
 // readSmallBody reads the body whole when its length is known, at most
 // smallBody, and it is not multipart; otherwise body is nil. A read error
-// comes with what was read.
-func readSmallBody(ctx *fasthttp.RequestCtx) (body []byte, release func(), err error) {
+// comes with what was read. buf, when not nil, holds body and goes back
+// to smallBodies once the request is answered.
+func readSmallBody(ctx *fasthttp.RequestCtx) (body []byte, buf *[]byte, err error) {
 	rh := &ctx.Request.Header
 	n := rh.ContentLength()
 	if n <= 0 || n > smallBody || bytes.HasPrefix(rh.ContentType(), []byte("multipart/")) {
-		return nil, func() {}, nil
+		return nil, nil, nil
 	}
 	stream := ctx.RequestBodyStream()
 	if stream == nil {
-		return ctx.Request.Body(), func() {}, nil
+		return ctx.Request.Body(), nil, nil
 	}
-	bp := smallBodies.Get().(*[]byte)
-	read, err := io.ReadFull(stream, (*bp)[:n])
-	return (*bp)[:read], func() { smallBodies.Put(bp) }, err
+	buf = smallBodies.Get().(*[]byte)
+	read, err := io.ReadFull(stream, (*buf)[:n])
+	return (*buf)[:read], buf, err
 }
 
 // request converts ctx's request for the handler, with body when it was
