@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,33 @@ import (
 // contractPath is the API contract the staff frontend and the customer page
 // are written against. The repository sits beside shared/ locally and in CI.
 const contractPath = "../../shared/spec/api-contract.graphql"
+
+// testContractAddition checks the project against the API contract extended
+// by one addition file of shared/spec (e.g. "link-desk.graphql"), loaded
+// together as the clients read them. Each implemented addition has a test
+// of its own that calls it.
+func testContractAddition(t *testing.T, file string) {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(contractPath), file)
+	addition, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read the contract addition (expected at %s, i.e. shared/ beside the repository): %v", path, err)
+	}
+	contract, gqlErr := gqlparser.LoadSchema(
+		&ast.Source{Name: "api-contract.graphql", Input: readContract(t)},
+		&ast.Source{Name: file, Input: string(addition)},
+	)
+	if gqlErr != nil {
+		t.Fatalf("load the API contract with %s: %v", file, gqlErr)
+	}
+	project, err := Load()
+	if err != nil {
+		t.Fatalf("load project schema: %v", err)
+	}
+	for _, p := range checkContract(contract, project) {
+		t.Error(p)
+	}
+}
 
 // TestSchemaMatchesContract fails, naming each problem, when the project's
 // schema drops, renames or retypes anything in the contract. Additions are
