@@ -36,37 +36,13 @@ const pgChromium = "/usr/bin/chromium"
 var pgArtifacts = filepath.Join("..", "test-artifacts")
 
 func TestBrowserTrackingPage(t *testing.T) {
-	if _, err := os.Stat(pgChromium); err != nil {
-		t.Fatalf("the browser test needs Chromium at %s (%v).\n"+
-			"Install it with: apt-get install -y chromium   (scripts/test installs it when missing)", pgChromium, err)
-	}
 	env := pgStart(t)
 	show := pgSeedShowcase(t, env)
 	if err := os.MkdirAll(pgArtifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(pgChromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	browserCtx := pgBrowser(t, 3*time.Minute)
 
 	for _, vp := range []pgViewport{
 		{"phone-390x844", 390, 844, 2, true},
@@ -165,6 +141,38 @@ func TestBrowserTrackingPage(t *testing.T) {
 			t.Errorf("not-available page: h1 %q, horizontal scroll %v", h1, overflow)
 		}
 	})
+}
+
+// pgBrowser starts headless Chromium for the test, stopped when it ends
+// or after timeout.
+func pgBrowser(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	if _, err := os.Stat(pgChromium); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s (%v).\n"+
+			"Install it with: apt-get install -y chromium   (scripts/test installs it when missing)", pgChromium, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(pgChromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return browserCtx
 }
 
 type pgViewport struct {

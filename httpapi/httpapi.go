@@ -10,11 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"importops/config"
 	"importops/db"
 	"importops/media"
+	"importops/playground"
 	"importops/tracking"
 )
 
@@ -60,7 +59,7 @@ func New(d Deps) *Handler {
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	if !d.Config.Production() {
-		mux.Handle("GET /{$}", playground.Handler("ImportOps", "/graphql"))
+		playground.Routes(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
