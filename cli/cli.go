@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"importops/config"
+	"importops/schema"
 )
 
 // Exit statuses of the binary.
@@ -25,6 +26,7 @@ const (
 const usage = `usage:
   importops [serve]          apply pending migrations, then serve HTTP until SIGINT/SIGTERM
   importops migrate          apply pending migrations and exit
+  importops schema           print the GraphQL schema (SDL), for client code generators
   importops demo             create a demo organization and vehicle, print how to use them, then serve
   importops admin create-org --name NAME --country CC --owner-email EMAIL --owner-password PW [--owner-name NAME]
   importops admin set-subscription --org ORG_ID --status TRIALING|ACTIVE|PAST_DUE|LOCKED|CANCELED
@@ -107,6 +109,16 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return withConfig(env, func(cfg config.Config) error {
 			return migrate(ctx, cfg, stdout)
 		})
+	case "schema":
+		if err := parseFlags(flag.NewFlagSet("schema", flag.ContinueOnError), rest); err != nil {
+			return helpOr(err, stdout)
+		}
+		sdl, err := schema.SDL()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, sdl)
+		return err
 	case "admin":
 		return admin(ctx, rest, env, stdout)
 	case "help", "-h", "-help", "--help":
@@ -116,7 +128,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if strings.HasPrefix(cmd, "-") {
 			return usageErrorf("unknown flag %s (run importops help)", cmd)
 		}
-		return usageErrorf("unknown command %q: expected serve, migrate, demo or admin (run importops help)", cmd)
+		return usageErrorf("unknown command %q: expected serve, migrate, demo, schema or admin (run importops help)", cmd)
 	}
 }
 

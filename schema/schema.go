@@ -9,9 +9,11 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
 )
 
 // Files holds every *.graphqls file of this directory.
@@ -49,4 +51,17 @@ func load(fsys fs.FS) (*ast.Schema, error) {
 		return nil, fmt.Errorf("load schema: %w", err)
 	}
 	return s, nil
+}
+
+// SDL is the whole schema as one document, definitions sorted by name, for
+// client code generators (importops schema, and schema.graphql at the
+// repository root).
+func SDL() (string, error) {
+	s, err := Load()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	formatter.NewFormatter(&b, formatter.WithIndent("  ")).FormatSchema(s)
+	return b.String(), nil
 }
