@@ -35,7 +35,7 @@ Configuration is read from the environment: DATABASE_URL, LISTEN_ADDR,
 PUBLIC_BASE_URL, MEDIA_DIR, SECRET_KEY, APP_ENV, RATE_LIMITS, TRUSTED_PROXIES,
 DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME, DB_STATEMENT_TIMEOUT,
 DB_LOCK_TIMEOUT, DB_IDLE_IN_TRANSACTION_TIMEOUT, DB_CONNECT_TIMEOUT,
-SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE.
+SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, LOG_FORMAT.
 `
 
 // ExitError is an error that decides the process's exit status.
@@ -92,7 +92,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
-			return withBufferedLog(stderr, func(log *slog.Logger) error { return serve(ctx, cfg, log) })
+			return withBufferedLog(stderr, cfg.LogFormat, func(log *slog.Logger) error { return serve(ctx, cfg, log) })
 		})
 	case "demo":
 		if err := parseFlags(flag.NewFlagSet("demo", flag.ContinueOnError), rest); err != nil {
@@ -100,7 +100,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
-			return withBufferedLog(stderr, func(log *slog.Logger) error { return demo(ctx, cfg, log, stdout) })
+			return withBufferedLog(stderr, cfg.LogFormat, func(log *slog.Logger) error { return demo(ctx, cfg, log, stdout) })
 		})
 	case "migrate":
 		if err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), rest); err != nil {

@@ -46,6 +46,8 @@ func testEnv(t *testing.T, extra map[string]string) func(string) string {
 		"MEDIA_DIR":    t.TempDir(),
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"RATE_LIMITS":  "off",
+		// The tests read the log lines as JSON; TestLogFormats covers text.
+		"LOG_FORMAT": "json",
 	}
 	for k, v := range extra {
 		vars[k] = v

@@ -29,7 +29,7 @@ func (b *lockedBuffer) String() string {
 
 func TestBufferedLogReachesTheWriterWhileRunningAndOnReturn(t *testing.T) {
 	var out lockedBuffer
-	err := withBufferedLog(&out, func(log *slog.Logger) error {
+	err := withBufferedLog(&out, "json", func(log *slog.Logger) error {
 		log.Info("while running")
 		deadline := time.Now().Add(5 * time.Second)
 		for !strings.Contains(out.String(), "while running") {

@@ -21,6 +21,9 @@ type Config struct {
 	SecretKey  string
 	Env        string
 	RateLimits bool
+	// LogFormat is "text" (lines for a person) or "json" (for a log
+	// pipeline): text in development, json in production by default.
+	LogFormat string
 
 	// MediaStore, when set (s3://bucket/prefix), keeps media in an
 	// S3-compatible bucket instead of MediaDir; MediaS3Endpoint overrides
@@ -88,6 +91,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Sprintf("APP_ENV must be development or production, not %q", c.Env))
+	}
+	c.LogFormat = "text"
+	if c.Production() {
+		c.LogFormat = "json"
+	}
+	if v := get("LOG_FORMAT", c.LogFormat); v == "text" || v == "json" {
+		c.LogFormat = v
+	} else {
+		errs = append(errs, fmt.Sprintf("LOG_FORMAT must be text or json, not %q", v))
 	}
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Sprintf("PUBLIC_BASE_URL must be an http(s) origin such as https://import-ops.com, not %q", c.PublicBaseURL))
