@@ -29,6 +29,7 @@ func openDB(ctx context.Context, cfg config.Config) (*sqlx.DB, []string, error) 
 		LockTimeout:            cfg.DBLockTimeout,
 		IdleInTxSessionTimeout: cfg.DBIdleInTxSessionTimeout,
 		ConnectTimeout:         cfg.DBConnectTimeout,
+		TransactionPooling:     cfg.TransactionPooled(),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -39,6 +40,14 @@ func openDB(ctx context.Context, cfg config.Config) (*sqlx.DB, []string, error) 
 		return nil, nil, fmt.Errorf("migrate %s: %w", db.Redact(cfg.DatabaseURL), err)
 	}
 	return conn, applied, nil
+}
+
+// newStore is the store on a pool from openDB.
+func newStore(cfg config.Config, conn *sqlx.DB) *db.Store {
+	if cfg.TransactionPooled() {
+		return db.NewStore(conn, db.BehindTransactionPooler())
+	}
+	return db.NewStore(conn)
 }
 
 func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
@@ -120,7 +129,7 @@ func createOrg(ctx context.Context, cfg config.Config, in createOrgInput, stdout
 		return err
 	}
 	defer conn.Close()
-	store := db.NewStore(conn)
+	store := newStore(cfg, conn)
 	org, user, err := store.CreateOrganization(ctx, db.NewOrganization{
 		Name: in.name, Country: in.country,
 		OwnerEmail: in.ownerEmail, OwnerName: in.ownerName, OwnerPasswordHash: hash,
@@ -174,7 +183,7 @@ func setSubscription(ctx context.Context, cfg config.Config, in setSubscriptionI
 		return err
 	}
 	defer conn.Close()
-	org, err := db.NewStore(conn).SetSubscription(ctx, in.orgID, in.status)
+	org, err := newStore(cfg, conn).SetSubscription(ctx, in.orgID, in.status)
 	if domain.IsCode(err, domain.NotFound) {
 		return fmt.Errorf("set subscription: no organization with id %s", in.orgID)
 	}

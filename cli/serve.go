@@ -55,7 +55,8 @@ func (a *app) Close() error {
 
 // newApp opens and migrates the database and builds the HTTP handler.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	log.Info("starting", "database", db.Redact(cfg.DatabaseURL), "env", cfg.Env,
+	log.Info("starting", "database", db.Redact(cfg.DatabaseURL), "listen_database", db.Redact(cfg.DatabaseListenURL),
+		"db_pool_mode", cfg.DBPoolMode, "env", cfg.Env,
 		"public_base_url", cfg.PublicBaseURL, "media_dir", cfg.MediaDir, "media_store", cfg.MediaStore, "rate_limits", cfg.RateLimits)
 	conn, applied, err := openDB(ctx, cfg)
 	if err != nil {
@@ -64,7 +65,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	for _, name := range applied {
 		log.Info("applied migration", "name", name)
 	}
-	store := db.NewStore(conn)
+	store := newStore(cfg, conn)
 	key, err := secretKey(ctx, cfg, store, log)
 	if err != nil {
 		conn.Close()
@@ -77,7 +78,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	// The public cache is only used while its listener is connected.
 	publicViews := tracking.NewCachedService(store, cfg.PublicBaseURL, cfg.PublicCacheSize)
-	listener := publicViews.Listen(tracking.ListenConfig{DatabaseURL: cfg.DatabaseURL, Logger: log})
+	listener := publicViews.Listen(tracking.ListenConfig{DatabaseURL: cfg.DatabaseListenURL, Logger: log})
 	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,

@@ -12,7 +12,14 @@ import (
 )
 
 type Config struct {
-	DatabaseURL   string
+	DatabaseURL string
+	// DatabaseListenURL is the LISTEN connection's route to PostgreSQL
+	// (default DatabaseURL): direct, when DatabaseURL goes through a
+	// transaction pooler, which cannot keep a LISTEN.
+	DatabaseListenURL string
+	// DBPoolMode is "session" (PostgreSQL itself, or a session pooler) or
+	// "transaction" (DatabaseURL is PgBouncer in pool_mode = transaction).
+	DBPoolMode    string
 	ListenAddr    string
 	PublicBaseURL string
 	MediaDir      string
@@ -53,6 +60,9 @@ type Config struct {
 	ShutdownDrainDelay time.Duration
 }
 
+// TransactionPooled tells that DatabaseURL is a pooler in transaction mode.
+func (c Config) TransactionPooled() bool { return c.DBPoolMode == "transaction" }
+
 // Production turns off the playground and anonymous introspection.
 func (c Config) Production() bool { return c.Env == "production" }
 
@@ -72,6 +82,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretKey:     getenv("SECRET_KEY"),
 		Env:           get("APP_ENV", "development"),
 	}
+	c.DatabaseListenURL = get("DATABASE_LISTEN_URL", c.DatabaseURL)
 	var errs []string
 	c.MediaStore = get("MEDIA_STORE", "")
 	c.MediaS3Endpoint = get("MEDIA_S3_ENDPOINT", "")
@@ -91,6 +102,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Sprintf("APP_ENV must be development or production, not %q", c.Env))
+	}
+	if c.DBPoolMode = get("DB_POOL_MODE", "session"); c.DBPoolMode != "session" && c.DBPoolMode != "transaction" {
+		errs = append(errs, fmt.Sprintf("DB_POOL_MODE must be session or transaction, not %q", c.DBPoolMode))
 	}
 	c.LogFormat = "text"
 	if c.Production() {

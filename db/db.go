@@ -25,9 +25,26 @@ type Store struct {
 	db      *sqlx.DB
 	changes publicChanges
 	public  preparedStmt // sqlPublicLink, the public hot path
+	// unprepared: behind a transaction pooler, where a statement prepared
+	// on one server connection is unknown on the next.
+	unprepared bool
 }
 
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+// StoreOption changes how a Store talks to the database.
+type StoreOption func(*Store)
+
+// BehindTransactionPooler makes the Store prepare no statements, for a pool
+// opened with PoolConfig.TransactionPooling (PgBouncer's pool_mode =
+// transaction before 1.21 keeps no prepared statement across transactions).
+func BehindTransactionPooler() StoreOption { return func(s *Store) { s.unprepared = true } }
+
+func NewStore(db *sqlx.DB, opts ...StoreOption) *Store {
+	s := &Store{db: db}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // DB is the underlying pool, for health checks and tests.
 func (s *Store) DB() *sqlx.DB { return s.db }
@@ -43,6 +60,15 @@ type PoolConfig struct {
 	LockTimeout            time.Duration // lock_timeout
 	IdleInTxSessionTimeout time.Duration // idle_in_transaction_session_timeout
 	ConnectTimeout         time.Duration // connect_timeout: dialling and the startup handshake
+
+	// TransactionPooling is for a pooler in transaction mode (PgBouncer's
+	// pool_mode = transaction), where consecutive statements of a session
+	// may run on different server connections. Each statement with
+	// parameters is then sent in one round trip (lib/pq's
+	// binary_parameters: Parse, Bind and Execute before one Sync), and the
+	// timeouts above are not sent as startup parameters, which PgBouncer
+	// refuses: set them on the role or database instead (README).
+	TransactionPooling bool
 }
 
 // Open connects to databaseURL, creating the database first when it does
@@ -80,6 +106,10 @@ func connect(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB
 	}
 	if cfg.Runtime == nil {
 		cfg.Runtime = map[string]string{}
+	}
+	if pool.TransactionPooling {
+		cfg.BinaryParameters = true
+		pool.StatementTimeout, pool.LockTimeout, pool.IdleInTxSessionTimeout = 0, 0, 0
 	}
 	for name, d := range map[string]time.Duration{
 		"statement_timeout":                   pool.StatementTimeout,

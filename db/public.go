@@ -97,12 +97,17 @@ SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_es
 // prepared once (database/sql then prepares it once per connection), so
 // each call is one Bind/Execute round trip with no parsing or planning.
 func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error) {
-	stmt, err := s.public.get(ctx, s.db, sqlPublicLink)
-	if err != nil {
-		return nil, fmt.Errorf("prepare public link: %w", err)
-	}
 	var p PublicLink
-	err = stmt.GetContext(ctx, &p, slug)
+	var err error
+	if s.unprepared {
+		err = s.db.GetContext(ctx, &p, sqlPublicLink, slug)
+	} else {
+		var stmt *sqlx.Stmt
+		if stmt, err = s.public.get(ctx, s.db, sqlPublicLink); err != nil {
+			return nil, fmt.Errorf("prepare public link: %w", err)
+		}
+		err = stmt.GetContext(ctx, &p, slug)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
