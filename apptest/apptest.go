@@ -22,6 +22,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/bcrypt"
 
 	"importops/auth"
@@ -74,6 +75,9 @@ type Options struct {
 	Env map[string]string
 	// Logger receives the server's logs; by default they are discarded.
 	Logger *slog.Logger
+	// Tracer traces the server's requests and GraphQL operations (and
+	// SQL statements, when conn was opened with it); nil: off.
+	Tracer trace.TracerProvider
 }
 
 // New starts a server on conn (from dbtest.Main). It is closed when t ends.
@@ -143,6 +147,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
 		Tracking: svc,
 		Logger:   logger,
+		Tracer:   opts.Tracer,
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"go.opentelemetry.io/otel/trace"
 
 	"importops/auth"
 	"importops/config"
@@ -19,7 +20,9 @@ import (
 
 // openDB connects (creating the database when missing) and applies the
 // pending migrations, so every command works on a fresh server.
-func openDB(ctx context.Context, cfg config.Config) (*sqlx.DB, []string, error) {
+// openDB opens and migrates the database; tp, when not nil, traces its
+// statements.
+func openDB(ctx context.Context, cfg config.Config, tp trace.TracerProvider) (*sqlx.DB, []string, error) {
 	conn, err := db.Open(ctx, cfg.DatabaseURL, db.PoolConfig{
 		MaxOpen:     cfg.DBMaxOpenConns,
 		MaxIdle:     cfg.DBMaxIdleConns,
@@ -30,6 +33,7 @@ func openDB(ctx context.Context, cfg config.Config) (*sqlx.DB, []string, error) 
 		IdleInTxSessionTimeout: cfg.DBIdleInTxSessionTimeout,
 		ConnectTimeout:         cfg.DBConnectTimeout,
 		TransactionPooling:     cfg.TransactionPooled(),
+		Tracer:                 tp,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -51,7 +55,7 @@ func newStore(cfg config.Config, conn *sqlx.DB) *db.Store {
 }
 
 func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	conn, applied, err := openDB(ctx, cfg)
+	conn, applied, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func createOrg(ctx context.Context, cfg config.Config, in createOrgInput, stdout
 	if err != nil {
 		return fmt.Errorf("hash password: %s", domain.ErrorMessage(err))
 	}
-	conn, _, err := openDB(ctx, cfg)
+	conn, _, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func parseSetSubscription(args []string) (setSubscriptionInput, error) {
 }
 
 func setSubscription(ctx context.Context, cfg config.Config, in setSubscriptionInput, stdout io.Writer) error {
-	conn, _, err := openDB(ctx, cfg)
+	conn, _, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"go.opentelemetry.io/otel/trace"
 
 	"importops/config"
 	"importops/db"
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
+	"importops/telemetry"
 	"importops/tracking"
 )
 
@@ -46,11 +48,21 @@ type app struct {
 	// with every replica's writes.
 	tracking *tracking.Service
 	listener *tracking.Listener
+	// stopTracing flushes the spans not yet exported; nil without tracing.
+	stopTracing func(context.Context) error
 }
 
 func (a *app) Close() error {
 	a.listener.Close()
-	return a.conn.Close()
+	err := a.conn.Close()
+	if a.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := a.stopTracing(ctx); terr != nil {
+			a.log.Warn("tracing: flush spans", "error", terr)
+		}
+	}
+	return err
 }
 
 // newApp opens and migrates the database and builds the HTTP handler.
@@ -58,8 +70,20 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	log.Info("starting", "database", db.Redact(cfg.DatabaseURL), "listen_database", db.Redact(cfg.DatabaseListenURL),
 		"db_pool_mode", cfg.DBPoolMode, "env", cfg.Env,
 		"public_base_url", cfg.PublicBaseURL, "media_dir", cfg.MediaDir, "media_store", cfg.MediaStore, "rate_limits", cfg.RateLimits)
-	conn, applied, err := openDB(ctx, cfg)
+	var tp trace.TracerProvider
+	var stopTracing func(context.Context) error
+	if cfg.Tracing {
+		var err error
+		if tp, stopTracing, err = telemetry.Start(ctx); err != nil {
+			return nil, err
+		}
+		log.Info("tracing: exporting spans over OTLP")
+	}
+	conn, applied, err := openDB(ctx, cfg, tp)
 	if err != nil {
+		if stopTracing != nil {
+			_ = stopTracing(ctx)
+		}
 		return nil, err
 	}
 	for _, name := range applied {
@@ -86,9 +110,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Signer:   media.NewSigner(key),
 		Tracking: publicViews,
 		Logger:   log,
+		Tracer:   tp,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener}, nil
+		tracking: publicViews, listener: listener, stopTracing: stopTracing}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on

@@ -28,6 +28,11 @@ type Config struct {
 	SecretKey  string
 	Env        string
 	RateLimits bool
+	// Tracing: spans are exported over OTLP, because an endpoint is set
+	// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+	// and neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none
+	// turns them off. The exporter reads the other OTEL_* variables.
+	Tracing bool
 	// LogFormat is "text" (lines for a person) or "json" (for a log
 	// pipeline): text in development, json in production by default.
 	LogFormat string
@@ -105,6 +110,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.DBPoolMode = get("DB_POOL_MODE", "session"); c.DBPoolMode != "session" && c.DBPoolMode != "transaction" {
 		errs = append(errs, fmt.Sprintf("DB_POOL_MODE must be session or transaction, not %q", c.DBPoolMode))
+	}
+	c.Tracing = (get("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "") &&
+		get("OTEL_SDK_DISABLED", "false") != "true" && get("OTEL_TRACES_EXPORTER", "otlp") != "none"
+	if p := get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")); c.Tracing && p != "http/protobuf" {
+		errs = append(errs, fmt.Sprintf("OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf (the exporter built in), not %q", p))
 	}
 	c.LogFormat = "text"
 	if c.Production() {

@@ -5,6 +5,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,8 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/XSAM/otelsql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"importops/domain"
 )
@@ -69,6 +74,10 @@ type PoolConfig struct {
 	// timeouts above are not sent as startup parameters, which PgBouncer
 	// refuses: set them on the role or database instead (README).
 	TransactionPooling bool
+
+	// Tracer, when not nil, makes a span of each statement (its SQL text,
+	// never its arguments).
+	Tracer trace.TracerProvider
 }
 
 // Open connects to databaseURL, creating the database first when it does
@@ -127,7 +136,7 @@ func connect(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(databaseURL), err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	db := sqlx.NewDb(OpenConnector(connector, pool.Tracer), "postgres")
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -135,6 +144,25 @@ func connect(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB
 		return nil, fmt.Errorf("connect to database %s: %w", Redact(databaseURL), err)
 	}
 	return db, nil
+}
+
+// OpenConnector opens a pool on c, with a span of each statement when tp
+// is not nil. Other wrappers of c (such as dbtest's statement counter)
+// compose with it: the spans are made around them.
+func OpenConnector(c driver.Connector, tp trace.TracerProvider) *sql.DB {
+	if tp == nil {
+		return sql.OpenDB(c)
+	}
+	return otelsql.OpenDB(c,
+		otelsql.WithTracerProvider(tp),
+		otelsql.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelsql.WithAttributes(semconv.DBSystemNamePostgreSQL),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			DisableErrSkip:       true,
+			OmitConnResetSession: true,
+			OmitRows:             true,
+		}),
+	)
 }
 
 // createDatabase connects to the server's maintenance database and

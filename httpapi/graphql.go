@@ -44,6 +44,9 @@ func newGraphQL(h *handlers) *handler.Server {
 		MaxUploadSize: maxMultipartBody,
 		MaxMemory:     maxMultipartMemory,
 	})
+	if h.tracer != nil {
+		srv.Use(traceOperations{tracer: h.tracer})
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	// The limits, in the order they run: the directives while the query is

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"importops/config"
 	"importops/db"
 	"importops/media"
@@ -25,6 +27,9 @@ type Deps struct {
 	Signer   *media.Signer
 	Tracking *tracking.Service
 	Logger   *slog.Logger
+	// Tracer, when not nil, traces every request, GraphQL operation and
+	// (through the pool db.Open made with it) SQL statement.
+	Tracer trace.TracerProvider
 }
 
 // Handler is the server's root handler.
@@ -48,6 +53,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
 		h.public = newPublicCache(d.Config.PublicCacheSize)
+	}
+	if d.Tracer != nil {
+		h.tracer = d.Tracer.Tracer(tracerName)
 	}
 	h.metrics = newMetrics(d)
 	if h.public != nil {
@@ -75,6 +83,7 @@ func New(d Deps) *Handler {
 
 type handlers struct {
 	Deps
+	tracer     trace.Tracer // nil: tracing is off
 	limits     *limits // nil when RATE_LIMITS=off
 	metrics    *metrics
 	public     *publicCache    // nil without a tracking cache

@@ -116,13 +116,17 @@ func (h *handlers) logRequests(next http.Handler) http.Handler {
 		if len(r.Header["X-Forwarded-For"]) > 0 && !h.warnedProxy.Load() {
 			h.warnUntrustedProxy(parseHost(r.RemoteAddr))
 		}
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
+		ctx, endSpan := h.startSpan(r)
+		r = r.WithContext(context.WithValue(ctx, reqInfoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
+		}
+		if endSpan != nil {
+			endSpan(r.Pattern, status)
 		}
 		route := r.Pattern
 		if route == "" {

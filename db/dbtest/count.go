@@ -2,7 +2,6 @@ package dbtest
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"sync/atomic"
@@ -10,6 +9,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"go.opentelemetry.io/otel/trace"
+
+	"importops/db"
 )
 
 // Counter counts what a pool from OpenCounting sends to PostgreSQL:
@@ -28,12 +30,20 @@ func (c *Counter) Prepares() int64   { return c.prepares.Load() }
 // closed when t ends.
 func OpenCounting(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
+	return OpenCountingTraced(t, nil)
+}
+
+// OpenCountingTraced is OpenCounting with a span of each statement made
+// through tp, as the server's pool makes them (db.OpenConnector): the
+// counter sits under the tracing, so both see every statement.
+func OpenCountingTraced(t testing.TB, tp trace.TracerProvider) (*sqlx.DB, *Counter) {
+	t.Helper()
 	pc, err := pq.NewConnector(URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := new(Counter)
-	conn := sqlx.NewDb(sql.OpenDB(countingConnector{pc, c}), "postgres")
+	conn := sqlx.NewDb(db.OpenConnector(countingConnector{pc, c}, tp), "postgres")
 	// The server's default pool (DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS).
 	conn.SetMaxOpenConns(20)
 	conn.SetMaxIdleConns(10)
