@@ -110,8 +110,8 @@ const (
 	qAddNote        = `mutation DemoNote($vehicleId: ID!, $body: String!, $scope: NoteScope!) {
   addNote(vehicleId: $vehicleId, body: $body, scope: $scope) { id }
 }`
-	qCreateLink = `mutation DemoLink($vehicleId: ID!) {
-  createTrackingLink(vehicleId: $vehicleId, options: {showPhoto: true, showEstimatedArrival: true, showProgress: true, showCustomerNotes: true}) { url slug }
+	qCreateLink = `mutation DemoLink($vehicleId: ID!, $photoIds: [ID!]) {
+  createTrackingLink(vehicleId: $vehicleId, options: {showPhoto: true, showEstimatedArrival: true, showProgress: true, showCustomerNotes: true, photoIds: $photoIds}) { url slug }
 }`
 	qVehicleLink = `query DemoVehicleLink($id: ID!) { vehicle(id: $id) { trackingLink { url slug } } }`
 )
@@ -149,11 +149,15 @@ func demoVehicle(ctx context.Context, api *gqlClient, now time.Time) (demoVehicl
 		}
 		v = created
 	}
+	gallery, err := demoPictures(ctx, api, v.ID, link != nil)
+	if err != nil {
+		return demoVehicleInfo{}, err
+	}
 	if link == nil {
 		var out struct {
 			CreateTrackingLink linkFields `json:"createTrackingLink"`
 		}
-		err := api.do(ctx, qCreateLink, map[string]any{"vehicleId": v.ID}, &out)
+		err := api.do(ctx, qCreateLink, map[string]any{"vehicleId": v.ID, "photoIds": gallery}, &out)
 		switch {
 		case err == nil:
 			link = &out.CreateTrackingLink
@@ -243,8 +247,14 @@ func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any, o
 		return fmt.Errorf("demo: %s: %w", op, err)
 	}
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", bytes.NewReader(body))
-	req.RemoteAddr = "127.0.0.1:0"
 	req.Header.Set("Content-Type", "application/json")
+	return c.send(req, op, out)
+}
+
+// send runs req through the handler as the signed-in staff member and
+// decodes the answer's data into out.
+func (c *gqlClient) send(req *http.Request, op string, out any) error {
+	req.RemoteAddr = "127.0.0.1:0"
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	rec := httptest.NewRecorder()
 	c.handler.ServeHTTP(rec, req)

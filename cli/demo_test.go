@@ -70,6 +70,16 @@ func runDemo(t *testing.T, env func(string) string) demoRun {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Land Cruiser") {
 		t.Errorf("GET /t/%s: %d\n%s", slug, res.StatusCode, page)
 	}
+	// Every part of the page: the logo, the hero photo, the gallery of
+	// picked photos, the progress, the estimated arrival and the notes.
+	for _, part := range []string{`<img class="logo"`, `<figure class="hero">`, `<ol class="tracker"`, "Loaded at Yokohama", "Estimated arrival", "on the water"} {
+		if !strings.Contains(string(page), part) {
+			t.Errorf("the demo's tracking page lacks %q", part)
+		}
+	}
+	if n := strings.Count(string(page), `loading="lazy"`); n != len(demoPhotos)-1 {
+		t.Errorf("the demo's tracking page shows %d gallery photos, want %d", n, len(demoPhotos)-1)
+	}
 	for _, private := range []string{demoVIN, demoStock, "Deposit received", "68500", "Aroha"} {
 		if strings.Contains(string(page), private) {
 			t.Errorf("the public page shows the private value %q", private)

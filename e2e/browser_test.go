@@ -5,13 +5,7 @@ package e2e
 // and a desktop would, and writes screenshots to test-artifacts/.
 
 import (
-	"bytes"
 	"context"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +20,7 @@ import (
 
 	"importops/apptest"
 	"importops/domain"
+	"importops/media/art"
 )
 
 // pgChromium is Debian's Chromium; the test command installs it.
@@ -354,109 +349,27 @@ func pgSeedLongWords(t *testing.T, env *apptest.Env) string {
 	})
 }
 
-// pgPalette colours a generated photo: sky top and horizon, ground, sun
-// and the car's paint.
-type pgPalette struct{ skyTop, skyLow, ground, sun, paint color.RGBA }
+// pgPalette colours a generated photo (media/art).
+type pgPalette = art.Palette
 
-var (
-	pgDay   = pgPalette{rgb(0x4a90d9), rgb(0xbfe0f5), rgb(0x6f7a63), rgb(0xfff6d5), rgb(0xeeeeea)}
-	pgDawn  = pgPalette{rgb(0x6b7fb8), rgb(0xf6c39b), rgb(0x5d5a55), rgb(0xffe2b0), rgb(0x2f4a6b)}
-	pgDusk  = pgPalette{rgb(0x2b2d5c), rgb(0xe07a5f), rgb(0x3b3a3a), rgb(0xffc38a), rgb(0x8c1c13)}
-	pgNight = pgPalette{rgb(0x0d1b2a), rgb(0x33507a), rgb(0x1f2629), rgb(0xdfe8f5), rgb(0x9aa4ad)}
-)
+var pgDay, pgDawn, pgDusk, pgNight = art.Day, art.Dawn, art.Dusk, art.Night
 
-func rgb(v uint32) color.RGBA { return color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255} }
-
-func mix(a, b color.RGBA, f float64) color.RGBA {
-	f = math.Max(0, math.Min(1, f))
-	m := func(x, y uint8) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*f + .5) }
-	return color.RGBA{m(a.R, b.R), m(a.G, b.G), m(a.B, b.B), 255}
-}
-
-// pgScene draws a photo-like JPEG: a sky, a sun, the ground, and a car.
+// pgScene is a photo-like JPEG of a car (media/art).
 func pgScene(t *testing.T, w, h int, p pgPalette) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	fw, fh := float64(w), float64(h)
-	horizon := .62 * fh
-	sunX, sunY, sunR := .78*fw, .3*fh, .07*fw
-	// The car, in units of the image width, standing on the ground.
-	cx, base := .5*fw, .84*fh
-	bodyW, bodyH, cabW, cabH, wheelR := .56*fw, .1*fw, .32*fw, .085*fw, .055*fw
-	for y := 0; y < h; y++ {
-		fy := float64(y)
-		var row color.RGBA
-		if fy < horizon {
-			row = mix(p.skyTop, p.skyLow, fy/horizon)
-		} else {
-			row = mix(mix(p.ground, p.skyLow, .25), p.ground, (fy-horizon)/(fh-horizon)*1.5)
-		}
-		for x := 0; x < w; x++ {
-			fx := float64(x)
-			c := row
-			if fy < horizon {
-				if d := math.Hypot(fx-sunX, fy-sunY); d < sunR*3 {
-					c = mix(c, p.sun, math.Pow(math.Max(0, 1-d/(sunR*3)), 2)*.6)
-					if d < sunR {
-						c = p.sun
-					}
-				}
-			}
-			dx := math.Abs(fx - cx)
-			switch {
-			case math.Hypot(fx-(cx-bodyW*.3), fy-base) < wheelR || math.Hypot(fx-(cx+bodyW*.3), fy-base) < wheelR:
-				c = rgb(0x1c1c1c)
-				if math.Hypot(fx-(cx-bodyW*.3), fy-base) < wheelR*.45 || math.Hypot(fx-(cx+bodyW*.3), fy-base) < wheelR*.45 {
-					c = rgb(0x9a9a9a)
-				}
-			case dx < bodyW/2 && fy > base-bodyH && fy < base:
-				c = mix(p.paint, rgb(0x000000), (fy-(base-bodyH))/bodyH*.35)
-			case fy > base-bodyH-cabH && fy <= base-bodyH && dx < cabW/2-(base-bodyH-fy)*.45:
-				c = p.paint
-				if dx < cabW/2-(base-bodyH-fy)*.45-.012*fw && fy > base-bodyH-cabH+.012*fw && dx > .01*fw {
-					c = mix(rgb(0x27313d), p.skyLow, .35) // windows
-				}
-			case fy >= base && fy < base+wheelR && dx < bodyW/2+wheelR:
-				c = mix(c, rgb(0x000000), .35*(1-(fy-base)/wheelR)) // shadow
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 82}); err != nil {
+	b, err := art.Scene(w, h, p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
-// pgLogo is a 256×256 logo: a rounded navy square with a white wave.
+// pgLogo is a 256×256 PNG logo (media/art).
 func pgLogo(t *testing.T) []byte {
 	t.Helper()
-	const n = 256
-	img := image.NewNRGBA(image.Rect(0, 0, n, n))
-	navy, white := rgb(0x12355b), rgb(0xffffff)
-	for y := range n {
-		for x := range n {
-			fx, fy := float64(x), float64(y)
-			// Rounded square, radius 56.
-			qx, qy := math.Max(math.Abs(fx-127.5)-72, 0), math.Max(math.Abs(fy-127.5)-72, 0)
-			if math.Hypot(qx, qy) > 56 {
-				continue
-			}
-			c := navy
-			wave := 128 + 26*math.Sin((fx-40)/176*2*math.Pi)
-			if math.Abs(fy-wave) < 12 && fx > 48 && fx < 208 {
-				c = white
-			}
-			if math.Abs(fy-wave-46) < 9 && fx > 64 && fx < 192 {
-				c = mix(navy, white, .55)
-			}
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	b, err := art.Logo()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }

@@ -16,10 +16,11 @@ const fetcher = createGraphiQLFetcher({
   subscriptionUrl: subscriptionUrl.href,
 });
 
-const defaultQuery = `# Welcome to the ImportOps GraphQL playground.
-# Staff requests need a bearer token: open "Headers" below and add
+const defaultQuery = `# ImportOps GraphQL playground.
+# Staff requests need a token: under "Headers" add
 #   {"Authorization": "Bearer <token>"}
-# (scripts/demo prints one). Anonymous callers may use login and publicTracking.
+# (scripts/demo prints one). Without one you may
+# call login and publicTracking.
 
 query Viewer {
   viewer {
