@@ -216,24 +216,36 @@ type serveRun struct {
 
 func startServe(t *testing.T, env func(string) string) *serveRun {
 	t.Helper()
+	return startServeWith(t, env, func(func()) {})
+}
+
+// startServeWith is startServe that hands stop, which shuts the server
+// down and waits for it (also run when the test ends), to keep.
+func startServeWith(t *testing.T, env func(string) string, keep func(stop func())) *serveRun {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, []string{"serve"}, env, &stdout, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v\n%s", err, stderr.String())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("serve did not stop")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", stderr.String())
-		}
-	})
+			if t.Failed() {
+				t.Logf("serve's log:\n%s", stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	keep(stop)
 	addr := waitFor(t, "the listening log line", &stderr, listeningRE, done)
 	return &serveRun{base: "http://" + addr, client: &http.Client{Timeout: 30 * time.Second}}
 }
