@@ -31,11 +31,13 @@ const usage = `usage:
   importops admin create-org --name NAME --country CC --owner-email EMAIL --owner-password PW [--owner-name NAME]
   importops admin set-subscription --org ORG_ID --status TRIALING|ACTIVE|PAST_DUE|LOCKED|CANCELED
 
-Configuration is read from the environment: DATABASE_URL, LISTEN_ADDR,
+Configuration is read from the environment: DATABASE_URL, DATABASE_LISTEN_URL,
+DB_POOL_MODE, LISTEN_ADDR,
 PUBLIC_BASE_URL, MEDIA_DIR, SECRET_KEY, APP_ENV, RATE_LIMITS, TRUSTED_PROXIES,
 DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME, DB_STATEMENT_TIMEOUT,
 DB_LOCK_TIMEOUT, DB_IDLE_IN_TRANSACTION_TIMEOUT, DB_CONNECT_TIMEOUT,
-SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, LOG_FORMAT.
+SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, LOG_FORMAT, and for
+traces OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables.
 `
 
 // ExitError is an error that decides the process's exit status.
