@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,10 +35,6 @@ import (
 	"importops/tracking"
 )
 
-// Tests built on this package are not about hashing cost; set once, before
-// any test runs, so parallel tests never race on it.
-func init() { auth.BcryptCost = bcrypt.MinCost }
-
 // Env is one running server over a test database.
 type Env struct {
 	Store    *db.Store
@@ -51,6 +48,9 @@ type Env struct {
 	// Tracking's cache in step (pg_stat_activity), when it is the Env's
 	// own (Options.OwnListener).
 	ListenerName string
+	// Passwords hashes as the server does: at bcrypt's least cost unless
+	// Options.Env sets BCRYPT_COST (tests are not about hashing cost).
+	Passwords *auth.Passwords
 }
 
 // Options change how New builds the server.
@@ -70,7 +70,8 @@ type Options struct {
 	ListenDialer pq.Dialer
 	// Env sets configuration variables, as the environment would; by
 	// default rate limits are off (RATE_LIMITS=off) and APP_ENV is
-	// development. E.g. {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1"}.
+	// development, and BCRYPT_COST is bcrypt's least. E.g.
+	// {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1"}.
 	Env map[string]string
 	// Logger receives the server's logs; by default they are discarded.
 	Logger *slog.Logger
@@ -103,6 +104,8 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 			return mediaDir
 		case "RATE_LIMITS":
 			return "off"
+		case "BCRYPT_COST":
+			return strconv.Itoa(bcrypt.MinCost)
 		}
 		return ""
 	})
@@ -146,7 +149,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName}
+		ListenerName: listenerName, Passwords: auth.NewPasswords(cfg.BcryptCost)}
 }
 
 // Server is an Env's HTTP server: the production server (httpserver)
@@ -281,7 +284,7 @@ func (e *Env) NewOrg(t testing.TB, name, country string) Org {
 	t.Helper()
 	email := "owner-" + randomHex() + "@example.com"
 	password := "correct horse battery"
-	hash, err := auth.HashPassword(password)
+	hash, err := e.Passwords.Hash(password)
 	if err != nil {
 		t.Fatal(err)
 	}

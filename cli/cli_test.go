@@ -33,7 +33,6 @@ import (
 var testDB *sqlx.DB
 
 func TestMain(m *testing.M) {
-	auth.BcryptCost = bcrypt.MinCost // these tests are not about hashing cost
 	dbtest.Main(m, "cli", &testDB)
 }
 
@@ -46,6 +45,7 @@ func testEnv(t *testing.T, extra map[string]string) func(string) string {
 		"MEDIA_DIR":    t.TempDir(),
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"RATE_LIMITS":  "off",
+		"BCRYPT_COST":  "4", // these tests are not about hashing cost
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -122,7 +122,7 @@ func TestCreateOrg(t *testing.T) {
 	if err != nil || user == nil {
 		t.Fatalf("owner not stored: %v", err)
 	}
-	if !auth.CheckPassword(hash, "correct horse battery") {
+	if !auth.NewPasswords(bcrypt.MinCost).Check(hash, "correct horse battery") {
 		t.Error("the owner's password does not check against the stored hash")
 	}
 }
