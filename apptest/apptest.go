@@ -29,6 +29,7 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/db/dbtest"
+	"importops/domain"
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
@@ -415,4 +416,33 @@ func randomHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// AddMember adds a member with role to org, through an invite accepted in
+// the store, and signs them in: the result has their id, email, password
+// and a bearer token, and ID is org's.
+func (e *Env) AddMember(t testing.TB, org Org, role domain.Role) Org {
+	t.Helper()
+	ctx := context.Background()
+	email := strings.ToLower(string(role)) + "-" + randomHex() + "@example.com"
+	password := "member password " + randomHex()
+	inviteToken, inviteHash := auth.NewToken()
+	if _, err := e.Store.CreateInvite(ctx, db.NewInvite{
+		OrganizationID: org.ID, Email: email, Role: role, InvitedBy: &org.UserID,
+		TokenHash: inviteHash, ExpiresAt: time.Now().Add(time.Hour),
+	}); err != nil {
+		t.Fatalf("invite %s: %v", role, err)
+	}
+	hash, err := e.Passwords.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, tokenHash := auth.NewToken()
+	user, err := e.Store.AcceptInvite(ctx, db.Acceptance{
+		TokenHash: auth.HashToken(inviteToken), Name: "Member " + email, PasswordHash: hash, SessionTokenHash: tokenHash,
+	})
+	if err != nil {
+		t.Fatalf("accept invite as %s: %v", role, err)
+	}
+	return Org{ID: org.ID, UserID: user.ID, Email: email, Password: password, Token: token}
 }
