@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"importops/apptest"
 	"importops/domain"
@@ -537,3 +539,48 @@ func TestTeamActorsAreNamed(t *testing.T) {
 
 // randomSuffix tells apart the addresses of one test run.
 func randomSuffix() string { return strings.ToLower(rand.Text()[:10]) }
+
+// TestTeamRateLimits: acceptInvite spends login's budget (the same
+// failures per address count for both), and changePassword has login's
+// budget per account, so a stolen session cannot guess the password.
+func TestTeamRateLimits(t *testing.T) {
+	env := rlEnv(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
+	owner := env.NewOrg(t, "Guarded Imports", "NZ")
+	t.Parallel()
+	invite := tmToken(tmInviteUser(t, env, owner.Token, "guarded-"+randomSuffix()+"@example.com", "STAFF").URL)
+
+	t.Run("acceptInvite", func(t *testing.T) {
+		const guesser = "198.51.100.7"
+		for i := range 15 {
+			if r := rlFrom(t, env, guesser, "", rlLogin, apptest.Vars{"e": "nobody" + strconv.Itoa(i) + "@example.com", "p": "password1"}); rlCode(r) != "UNAUTHENTICATED" {
+				t.Fatalf("failed login %d: %s", i+1, r.body)
+			}
+			if r := rlFrom(t, env, guesser, "", tmAcceptQ, apptest.Vars{"t": "guess" + strconv.Itoa(i), "n": "Guess", "p": "password1"}); rlCode(r) != "BAD_USER_INPUT" {
+				t.Fatalf("failed accept %d: %s", i+1, r.body)
+			}
+		}
+		before := tmTeamSnapshot(t, owner.ID)
+		r := rlFrom(t, env, guesser, "", tmAcceptQ, apptest.Vars{"t": invite, "n": "Real", "p": "password1"})
+		if rlCode(r) != "RATE_LIMITED" || tmTeamSnapshot(t, owner.ID) != before {
+			t.Fatalf("a real invite from the address after 30 failed sign-ins: %s, want RATE_LIMITED and nothing written", r.body)
+		}
+		rlRetryAfter(t, r, 10*time.Second)
+		if r := rlFrom(t, env, "198.51.100.8", "", tmAcceptQ, apptest.Vars{"t": invite, "n": "Real", "p": "password1"}); rlCode(r) != "" {
+			t.Errorf("the invite from another address: %s", r.body)
+		}
+	})
+
+	t.Run("changePassword", func(t *testing.T) {
+		m := env.AddMember(t, owner, domain.RoleStaff)
+		for i := range 10 {
+			ip := "203.0.113." + strconv.Itoa(100+i)
+			if r := rlFrom(t, env, ip, m.Token, tmPasswordQ, apptest.Vars{"c": "guess " + strconv.Itoa(i), "n": "a brand new password"}); rlCode(r) != "BAD_USER_INPUT" {
+				t.Fatalf("wrong current password %d: %s", i+1, r.body)
+			}
+		}
+		r := rlFrom(t, env, "203.0.113.200", m.Token, tmPasswordQ, apptest.Vars{"c": m.Password, "n": "a brand new password"})
+		if rlCode(r) != "RATE_LIMITED" {
+			t.Fatalf("the right password after 10 wrong ones: %s, want RATE_LIMITED", r.body)
+		}
+	})
+}
