@@ -584,3 +584,63 @@ func TestTeamRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamAnonymous: without a token every team operation but
+// acceptInvite is UNAUTHENTICATED and writes nothing.
+func TestTeamAnonymous(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Anonymous Team Ltd", "NZ")
+	t.Parallel()
+	staffer := env.AddMember(t, owner, domain.RoleStaff)
+	inv := tmInviteUser(t, env, owner.Token, "anon-"+randomSuffix()+"@example.com", "STAFF")
+	before := tmTeamSnapshot(t, owner.ID)
+	for _, op := range []struct {
+		q    string
+		vars apptest.Vars
+	}{
+		{tmUsersQ, nil},
+		{tmPendingQ, nil},
+		{tmInviteQ, apptest.Vars{"e": "anon-new@example.com", "r": "OWNER"}},
+		{tmCancelQ, apptest.Vars{"id": inv.ID}},
+		{tmRoleQ, apptest.Vars{"u": staffer.UserID, "r": "OWNER"}},
+		{tmRemoveQ, apptest.Vars{"u": staffer.UserID}},
+		{tmPasswordQ, apptest.Vars{"c": staffer.Password, "n": "a brand new password"}},
+	} {
+		for _, token := range []string{"", "this-token-was-never-issued-" + strings.Repeat("x", 20)} {
+			if res := env.Do(t, token, op.q, op.vars); res.Code() != "UNAUTHENTICATED" {
+				t.Errorf("%s with token %q: %s", op.q, token, res.Body)
+			}
+		}
+	}
+	if tmTeamSnapshot(t, owner.ID) != before {
+		t.Error("anonymous calls changed the team")
+	}
+}
+
+// TestTeamAcceptOnce: two accepts of one token at the same moment make
+// one account; the other is refused like any used token.
+func TestTeamAcceptOnce(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Once Ltd", "NZ")
+	t.Parallel()
+	for round := range 3 {
+		email := "once-" + randomSuffix() + "@example.com"
+		token := tmToken(tmInviteUser(t, env, owner.Token, email, "STAFF").URL)
+		codes := make([]string, 2)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() {
+				_, res := tmAccept(t, env, token, fmt.Sprintf("Racer %d", i), "long enough password")
+				codes[i] = res.Code()
+			})
+		}
+		wg.Wait()
+		if !(codes[0] == "" && codes[1] == "BAD_USER_INPUT") && !(codes[0] == "BAD_USER_INPUT" && codes[1] == "") {
+			t.Errorf("round %d: two accepts of one token answered %q, want one success and one BAD_USER_INPUT", round, codes)
+		}
+		var accounts int
+		if err := testDB.Get(&accounts, `SELECT count(*) FROM users WHERE lower(email) = $1`, email); err != nil || accounts != 1 {
+			t.Errorf("round %d: %d accounts (%v), want 1", round, accounts, err)
+		}
+	}
+}
