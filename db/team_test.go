@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,60 @@ func waitForLockWait(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Log("no session waited for a lock within 10s")
+}
+
+// TestAcceptInviteStates: a token is accepted once, and an unknown, used,
+// cancelled, replaced or expired one is the same ErrInviteUnusable,
+// writing nothing.
+func TestAcceptInviteStates(t *testing.T) {
+	ctx := context.Background()
+	store := db.NewStore(testDB)
+	orgID, owner, _ := seedTwoOwners(t, store)
+	allow := func(domain.Role) error { return nil }
+	invite := func(email string) (*domain.Invite, []byte) {
+		t.Helper()
+		_, hash := auth.NewToken()
+		inv, err := store.CreateInvite(ctx, db.NewInvite{OrganizationID: orgID, Email: email, Role: domain.RoleStaff,
+			InvitedBy: &owner, TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv, hash
+	}
+	accept := func(hash []byte) error {
+		_, session := auth.NewToken()
+		_, err := store.AcceptInvite(ctx, db.Acceptance{TokenHash: hash, Name: "New", PasswordHash: "x", SessionTokenHash: session})
+		return err
+	}
+	suffix := strings.ToLower(rand.Text()[:10])
+
+	_, used := invite("used-" + suffix + "@example.com")
+	if err := accept(used); err != nil {
+		t.Fatalf("first accept: %v", err)
+	}
+	cancelled, cancelledHash := invite("cancelled-" + suffix + "@example.com")
+	if err := store.CancelInvite(ctx, orgID, cancelled.ID, allow); err != nil {
+		t.Fatal(err)
+	}
+	_, replaced := invite("replaced-" + suffix + "@example.com")
+	invite("replaced-" + suffix + "@example.com")
+	expired, expiredHash := invite("expired-" + suffix + "@example.com")
+	if _, err := testDB.Exec(`UPDATE invites SET expires_at = now() WHERE id = $1`, expired.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, unknown := auth.NewToken()
+	var before int
+	if err := testDB.Get(&before, `SELECT count(*) FROM users`); err != nil {
+		t.Fatal(err)
+	}
+	for name, hash := range map[string][]byte{"used": used, "cancelled": cancelledHash, "replaced": replaced,
+		"expired": expiredHash, "unknown": unknown} {
+		if err := accept(hash); !errors.Is(err, db.ErrInviteUnusable) {
+			t.Errorf("accept a %s invite: %v, want ErrInviteUnusable", name, err)
+		}
+	}
+	var after int
+	if err := testDB.Get(&after, `SELECT count(*) FROM users`); err != nil || after != before {
+		t.Errorf("unusable invites made accounts: %d→%d (%v)", before, after, err)
+	}
 }

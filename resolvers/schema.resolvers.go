@@ -25,7 +25,7 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 	if err != nil {
 		return nil, err
 	}
-	// CheckPassword spends a bcrypt comparison even for an unknown email.
+	// Check spends a bcrypt comparison even for an unknown email.
 	if !r.team.Passwords.Check(hash, password) || user == nil {
 		return nil, domain.Errorf(domain.Unauthenticated, "email or password is incorrect")
 	}
