@@ -33,7 +33,9 @@ CREATE UNIQUE INDEX invites_one_open ON invites (organization_id, lower(email))
 -- The rule "an organization always keeps an OWNER", held by the database
 -- for every writer: removing or demoting an owner locks the organization's
 -- row, so two such changes in one organization run one after the other,
--- and the second counts the owners the first left.
+-- and the second counts the owners the first left. NO KEY UPDATE: the
+-- lock serialises these changes without blocking the rows that merely
+-- reference the organization (their foreign keys take KEY SHARE).
 CREATE FUNCTION users_keep_an_owner() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.role <> 'OWNER' OR OLD.removed_at IS NOT NULL THEN
@@ -42,7 +44,7 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.role = 'OWNER' AND NEW.removed_at IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM organizations WHERE id = OLD.organization_id FOR UPDATE;
+    PERFORM 1 FROM organizations WHERE id = OLD.organization_id FOR NO KEY UPDATE;
     IF NOT EXISTS (SELECT 1 FROM users
                     WHERE organization_id = OLD.organization_id AND id <> OLD.id
                       AND role = 'OWNER' AND removed_at IS NULL) THEN
