@@ -19,9 +19,8 @@ import (
 )
 
 // openDB connects (creating the database when missing) and applies the
-// pending migrations, so every command works on a fresh server.
-// openDB opens and migrates the database; tp, when not nil, traces its
-// statements.
+// pending migrations, so every command works on a fresh server; tp, when
+// not nil, traces its statements.
 func openDB(ctx context.Context, cfg config.Config, tp trace.TracerProvider) (*sqlx.DB, []string, error) {
 	conn, err := db.Open(ctx, cfg.DatabaseURL, db.PoolConfig{
 		MaxOpen:     cfg.DBMaxOpenConns,
@@ -124,7 +123,7 @@ type createOrgOutput struct {
 }
 
 func createOrg(ctx context.Context, cfg config.Config, in createOrgInput, stdout io.Writer) error {
-	hash, err := auth.HashPassword(in.ownerPassword)
+	hash, err := auth.NewPasswords(cfg.BcryptCost).Hash(in.ownerPassword)
 	if err != nil {
 		return fmt.Errorf("hash password: %s", domain.ErrorMessage(err))
 	}
