@@ -42,10 +42,10 @@ func newGraphQL(h *handlers) *handler.Server {
 	// streaming transport (SSE, WebSocket) goes before httpTransport,
 	// which takes every GET and every POST of JSON.
 	srv.AddTransport(httpTransport{})
-	srv.AddTransport(multipartTransport{transport.MultipartForm{
+	srv.AddTransport(multipartTransport{Transport: transport.MultipartForm{
 		MaxUploadSize: maxMultipartBody,
 		MaxMemory:     maxMultipartMemory,
-	}})
+	}, h: h})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	// The limits, in the order they run: the tokens while the query is

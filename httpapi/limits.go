@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 
@@ -58,43 +57,11 @@ const (
 // extension.ComplexityLimit sets it.
 const codeComplexity = "COMPLEXITY_LIMIT_EXCEEDED"
 
-// refusal is a GraphQL request refused at the HTTP layer.
-type refusal struct {
-	status  int
-	code    domain.Code
-	message string
-}
-
-func (f refusal) write(w http.ResponseWriter) {
-	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
-		"message": f.message, "extensions": map[string]any{"code": f.code},
-	}}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(f.status)
-	w.Write(body)
-}
-
-const envelopeKeys = `the body must be one JSON object {"query": "...", "operationName": "...", "variables": {...}, "extensions": {...}}, each key spelt exactly so and at most once`
-
 var (
-	errTooLarge       = refusal{http.StatusRequestEntityTooLarge, domain.BadInput, "request body too large"}
-	errBatch          = refusal{http.StatusBadRequest, domain.BadInput, "batched requests are not supported: send one operation per request"}
-	errNotGraphQL     = refusal{http.StatusBadRequest, domain.BadInput, envelopeKeys}
-	errBadQueryString = refusal{http.StatusBadRequest, domain.BadInput, "the query string is not a GraphQL request"}
-	errNoPreflight    = refusal{http.StatusBadRequest, domain.BadInput, "a multipart request must carry the header GraphQL-Preflight: 1"}
-	errMediaType      = refusal{http.StatusUnsupportedMediaType, domain.BadInput, "Content-Type must be application/json, or multipart/form-data for uploads"}
-	errReadBody       = refusal{http.StatusBadRequest, domain.BadInput, "could not read the request body"}
-	errGetMutation    = refusal{http.StatusNotAcceptable, domain.BadInput, "GET requests only allow query operations: send a mutation with POST"}
-	errMultipart      = refusal{http.StatusUnprocessableEntity, domain.BadInput, "not a GraphQL multipart request: send the parts operations, map, then one part per file named in map"}
+	errTooLarge    = refusal{http.StatusRequestEntityTooLarge, domain.BadInput, "request body too large"}
+	errNoPreflight = refusal{http.StatusBadRequest, domain.BadInput, "a multipart request must carry the header GraphQL-Preflight: 1"}
+	errMediaType   = refusal{http.StatusUnsupportedMediaType, domain.BadInput, "Content-Type must be application/json, or multipart/form-data for uploads"}
 )
-
-func badEnvelope(format string, args ...any) *refusal {
-	return &refusal{http.StatusBadRequest, domain.BadInput, envelopeKeys + ": " + fmt.Sprintf(format, args...)}
-}
-
-func badQueryString(format string, args ...any) *refusal {
-	return &refusal{http.StatusBadRequest, domain.BadInput, errBadQueryString.message + ": " + fmt.Sprintf(format, args...)}
-}
 
 // admitGraphQL checks what can be checked of a request from its headers:
 //   - GET, and POST application/json, go to httpTransport, which decodes
@@ -127,8 +94,7 @@ func admitGraphQL(r *http.Request) *refusal {
 
 // guardGraphQL answers an anonymous publicTracking request from the
 // public cache when it can (servePublic), otherwise admits the GraphQL
-// request (admitGraphQL, admitUpload) and keeps a cacheable answer
-// (storePublic).
+// request (admitGraphQL) and keeps a cacheable answer (storePublic).
 func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := requestInfo(r.Context())
@@ -148,23 +114,6 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 			info.setOperation(opRefused, "", string(f.code))
 			f.write(w)
 			return
-		}
-		if isMultipart(r) {
-			var release func()
-			var f *refusal
-			r, release, f = h.admitUpload(r)
-			if f != nil {
-				info.setOperation(opRefused, "", string(f.code))
-				if f.code == domain.RateLimited {
-					w.Header().Set("Retry-After", "5")
-				}
-				// Closing the connection spares reading the unread body
-				// (net/http would otherwise drain up to 256 KB first).
-				w.Header().Set("Connection", "close")
-				f.write(w)
-				return
-			}
-			defer release()
 		}
 		next.ServeHTTP(w, r)
 		if miss != nil {
@@ -290,9 +239,10 @@ func checkField(f *ast.Field, vars map[string]any) *gqlerror.Error {
 		first = &n
 	}
 	if _, err := db.PageSize(first); err != nil {
-		var derr *domain.Error
-		errors.As(err, &derr)
-		return refusedError(derr.Code, "%s", derr.Message)
+		if derr, ok := errors.AsType[*domain.Error](err); ok {
+			return refusedError(derr.Code, "%s", derr.Message)
+		}
+		return refusedError(domain.BadInput, "first is not a page size")
 	}
 	return nil
 }
@@ -304,8 +254,6 @@ func asInt(v any) int {
 	switch n := v.(type) {
 	case int64:
 		return int(min(max(n, -1), 1<<31))
-	case int:
-		return n
 	case json.Number:
 		if i, err := n.Int64(); err == nil {
 			return int(min(max(i, -1), 1<<31))

@@ -24,6 +24,22 @@ import (
 	"importops/domain"
 )
 
+// refusal is a GraphQL request refused at the HTTP layer.
+type refusal struct {
+	status  int
+	code    domain.Code
+	message string
+}
+
+func (f refusal) write(w http.ResponseWriter) {
+	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+		"message": f.message, "extensions": map[string]any{"code": f.code},
+	}}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.status)
+	w.Write(body)
+}
+
 // httpTransport serves GraphQL over HTTP (GET, and POST application/json)
 // as the GraphQL-over-HTTP spec asks. It is ours rather than gqlgen's
 // because the envelope must be decoded once, strictly: encoding/json
@@ -148,6 +164,25 @@ func setRetryAfter(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+const envelopeKeys = `the body must be one JSON object {"query": "...", "operationName": "...", "variables": {...}, "extensions": {...}}, each key spelt exactly so and at most once`
+
+var (
+	errBatch          = refusal{http.StatusBadRequest, domain.BadInput, "batched requests are not supported: send one operation per request"}
+	errNotGraphQL     = refusal{http.StatusBadRequest, domain.BadInput, envelopeKeys}
+	errBadQueryString = refusal{http.StatusBadRequest, domain.BadInput, "the query string is not a GraphQL request"}
+	errReadBody       = refusal{http.StatusBadRequest, domain.BadInput, "could not read the request body"}
+	errGetMutation    = refusal{http.StatusNotAcceptable, domain.BadInput, "GET requests only allow query operations: send a mutation with POST"}
+	errMultipart      = refusal{http.StatusUnprocessableEntity, domain.BadInput, "not a GraphQL multipart request: send the parts operations, map, then one part per file named in map"}
+)
+
+func badEnvelope(format string, args ...any) *refusal {
+	return &refusal{http.StatusBadRequest, domain.BadInput, envelopeKeys + ": " + fmt.Sprintf(format, args...)}
+}
+
+func badQueryString(format string, args ...any) *refusal {
+	return &refusal{http.StatusBadRequest, domain.BadInput, errBadQueryString.message + ": " + fmt.Sprintf(format, args...)}
+}
+
 // envelope is a GraphQL request's JSON body. Only these keys, spelt
 // exactly so, each at most once.
 type envelope struct {
@@ -247,12 +282,29 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// multipartTransport is gqlgen's MultipartForm (uploads), whose refusals
-// of a malformed form are replaced, unread, with our own: they carry no
-// code and quote the client's part names.
-type multipartTransport struct{ graphql.Transport }
+// multipartTransport is gqlgen's MultipartForm (uploads), behind the
+// upload gate (admitUpload), its refusals of a malformed form replaced,
+// unread, with our own: they carry no code and quote the client's part
+// names.
+type multipartTransport struct {
+	graphql.Transport
+	h *handlers
+}
 
 func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	r, release, f := t.h.admitUpload(r)
+	if f != nil {
+		requestInfo(r.Context()).setOperation(opRefused, "", string(f.code))
+		if f.code == domain.RateLimited {
+			w.Header().Set("Retry-After", "5")
+		}
+		// Closing the connection spares reading the unread body (net/http
+		// would otherwise drain up to 256 KB first).
+		w.Header().Set("Connection", "close")
+		f.write(w)
+		return
+	}
+	defer release()
 	mw := &multipartWriter{ResponseWriter: w, r: r}
 	r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxMultipartBody), tooLarge: &mw.tooLarge}
 	t.Transport.Do(mw, r, noteExecution{exec, &mw.executed})
