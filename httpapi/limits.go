@@ -92,33 +92,15 @@ func admitGraphQL(r *http.Request) *refusal {
 	}
 }
 
-// guardGraphQL answers an anonymous publicTracking request from the
-// public cache when it can (servePublic), otherwise admits the GraphQL
-// request (admitGraphQL) and keeps a cacheable answer (storePublic).
+// guardGraphQL admits the GraphQL request (admitGraphQL).
 func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := requestInfo(r.Context())
-		var miss *publicMiss
-		var tw *teeWriter
-		if h.public != nil {
-			var served bool
-			if r, miss, served = h.servePublic(w, r); served {
-				return
-			}
-			if miss != nil {
-				tw = &teeWriter{ResponseWriter: w}
-				w = tw
-			}
-		}
 		if f := admitGraphQL(r); f != nil {
-			info.setOperation(opRefused, "", string(f.code))
+			requestInfo(r.Context()).setOperation(opRefused, "", string(f.code))
 			f.write(w)
 			return
 		}
 		next.ServeHTTP(w, r)
-		if miss != nil {
-			h.storePublic(miss, tw)
-		}
 	})
 }
 
