@@ -72,7 +72,7 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	contentType, explicitJSON := negotiate(r.Header.Values("Accept"))
+	contentType, explicitJSON := negotiate(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -101,24 +101,23 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
-// negotiate picks the answer's media type from the Accept headers, and
-// says whether the client asked for application/json by name.
-func negotiate(accept []string) (contentType string, explicitJSON bool) {
-	if len(accept) == 0 {
+// negotiate picks the answer's media type from the (first) Accept header,
+// as gqlgen does and as the stored answers' key reads it, and says
+// whether the client asked for application/json by name.
+func negotiate(accept string) (contentType string, explicitJSON bool) {
+	if accept == "" {
 		return mediaJSON, false
 	}
-	for _, h := range accept {
-		for part := range strings.SplitSeq(h, ",") {
-			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-			switch {
-			case err != nil:
-			case mt == mediaGraphQLResponse:
-				return mediaGraphQLResponse, false
-			case mt == mediaJSON:
-				return mediaJSON, true
-			case mt == "*/*" || mt == "application/*":
-				return mediaJSON, false
-			}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+		case mt == mediaGraphQLResponse:
+			return mediaGraphQLResponse, false
+		case mt == mediaJSON:
+			return mediaJSON, true
+		case mt == "*/*" || mt == "application/*":
+			return mediaJSON, false
 		}
 	}
 	return mediaGraphQLResponse, false
@@ -245,8 +244,8 @@ func decodeQueryString(raw string) (*graphql.RawParams, *refusal) {
 
 // decodeObject decodes a JSON object (or nothing, or null) as gqlgen's own
 // transports do: numbers stay json.Number, so an Int keeps every digit.
-// The strict decoder has already refused duplicate keys in a body; a
-// query string's value is checked here.
+// IsValid refuses duplicate keys and invalid UTF-8 first, as the strict
+// decoder does for a whole body.
 func decodeObject(raw []byte, into *map[string]any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
