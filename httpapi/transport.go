@@ -32,7 +32,7 @@ type refusal struct {
 }
 
 func (f refusal) write(w http.ResponseWriter) {
-	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+	body, _ := stdjson.Marshal(map[string]any{"errors": []any{map[string]any{
 		"message": f.message, "extensions": map[string]any{"code": f.code},
 	}}})
 	w.Header().Set("Content-Type", "application/json")
