@@ -15,6 +15,7 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/media"
+	"importops/page"
 	"importops/tracking"
 )
 
@@ -68,6 +69,7 @@ func New(d Deps) *Handler {
 	mux.HandleFunc("GET /readyz", h.ready)
 	mux.Handle("GET /metrics", h.serveMetrics())
 	mux.Handle("GET /t/{slug}", h.limitPublicLookups(h.trackingPage))
+	mux.HandleFunc("GET "+page.ScriptPath, pageScript)
 	mux.Handle("GET /t/{slug}/photos/{photoID}", h.limitPublicLookups(h.publicPhoto))
 	mux.HandleFunc("GET /media/photos/{photoID}", h.staffPhoto)
 	mux.HandleFunc("GET /media/logos/{key}", h.logo)

@@ -179,6 +179,9 @@ func (s *Service) build(slug string, l *db.PublicLink) *View {
 			Name:    l.OrgName,
 			Country: l.OrgCountry,
 			Locale:  domain.LocaleForCountry(l.OrgCountry),
+
+			Language: domain.EffectiveLanguage(l.OrgLanguage, l.OrgCountry),
+			TimeZone: domain.EffectiveTimeZone(l.OrgTimeZone, l.OrgCountry),
 		},
 		Vehicle: PublicVehicle{
 			Year: l.VehicleYear, Make: l.VehicleMake, Model: l.VehicleModel,
@@ -197,7 +200,7 @@ func (s *Service) build(slug string, l *db.PublicLink) *View {
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
-		v.Progress = NewProgress(domain.Stage(l.Stage))
+		v.Progress = NewProgress(domain.Stage(l.Stage), v.Organization.Language)
 	}
 	if l.ShowEstimatedArrival {
 		v.EstimatedArrival = l.EstimatedArrival
