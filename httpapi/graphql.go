@@ -38,6 +38,9 @@ func newGraphQL(h *handlers) *handler.Server {
 		}
 	}
 	srv := handler.New(es)
+	for _, t := range streamTransports() {
+		srv.AddTransport(t)
+	}
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{
@@ -58,6 +61,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	srv.SetDisableSuggestion(d.Config.Production())
 	// After the limits: a token is looked up only for a query that runs.
 	srv.AroundOperations(h.authenticate)
+	srv.AroundOperations(h.limitStreams)
 	if h.limits != nil {
 		srv.AroundFields(h.limitFields)
 	}

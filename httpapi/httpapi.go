@@ -39,6 +39,18 @@ type Handler struct {
 // sending requests before the server shuts down; it serves on as before.
 func (x *Handler) Drain() { x.h.draining.Store(true) }
 
+// EndStreams completes every subscription stream, at shutdown after the
+// drain: the server's Shutdown waits for requests to finish, and a
+// stream would not. Clients reconnect, to another replica.
+func (x *Handler) EndStreams() {
+	if x.h.Tracking != nil {
+		x.h.Tracking.StopWatching()
+	}
+}
+
+// OpenStreams is the number of subscription streams open now.
+func (x *Handler) OpenStreams() int { return x.h.streams.Open() }
+
 // New returns the server's root handler.
 func New(d Deps) *Handler {
 	if d.Logger == nil {
@@ -47,6 +59,9 @@ func New(d Deps) *Handler {
 	h := &handlers{Deps: d, rootFields: map[string]bool{}, uploads: make(chan struct{}, maxConcurrentUploads)}
 	if d.Config.RateLimits {
 		h.limits = newLimits()
+		h.streams = newStreams(maxStreamsPerClient, maxStreams)
+	} else {
+		h.streams = newStreams(0, maxStreams)
 	}
 	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
 		h.public = newPublicCache(d.Config.PublicCacheSize)
@@ -79,6 +94,7 @@ func New(d Deps) *Handler {
 type handlers struct {
 	Deps
 	limits     *limits // nil when RATE_LIMITS=off
+	streams    *streams
 	metrics    *metrics
 	public     *publicCache    // nil without a tracking cache
 	rootFields map[string]bool // the schema's Query and Mutation fields

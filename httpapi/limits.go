@@ -237,6 +237,7 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 			}
 			defer release()
 		}
+		unlimitStream(w, r)
 		next.ServeHTTP(cw, r)
 		cw.finish()
 		if miss != nil {
@@ -289,6 +290,15 @@ func (w *codedWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *codedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush sends what a stream (SSE) wrote so far; gqlgen's SSE transport
+// asks the writer itself for http.Flusher. A held error answer is not
+// flushed: finish sends it.
+func (w *codedWriter) Flush() {
+	if !w.held {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
 
 // finish sends a held error answer, every error with a code.
 func (w *codedWriter) finish() {

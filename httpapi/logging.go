@@ -102,6 +102,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Flush sends what a stream wrote so far.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 // logRequests writes one line per request and records its metrics. The
 // line names the route's pattern, never its path: the path of /t/ and
 // media routes carries a secret. Nothing of the body, the query string or

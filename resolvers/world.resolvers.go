@@ -7,14 +7,13 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"importops/graph"
 	"importops/tracking"
 )
 
 // PublicTrackingUpdated is the resolver for the publicTrackingUpdated field.
 func (r *subscriptionResolver) PublicTrackingUpdated(ctx context.Context, slug string) (<-chan *tracking.View, error) {
-	panic(fmt.Errorf("not implemented: PublicTrackingUpdated - publicTrackingUpdated"))
+	return r.tracking.Watch(ctx, slug), nil
 }
 
 // Subscription returns graph.SubscriptionResolver implementation.

@@ -32,13 +32,20 @@ type Service struct {
 
 	cache *cache // nil: every lookup reads the database
 	loads singleflight.Group
+	watch *watchers
 }
 
 // NewService returns a Service without a cache: every lookup is one
 // database statement.
 func NewService(store *db.Store, publicBaseURL string) *Service {
-	return &Service{store: store, baseURL: publicBaseURL, now: time.Now}
+	s := &Service{store: store, baseURL: publicBaseURL, now: time.Now}
+	s.watch = newWatchers(s)
+	return s
 }
+
+// StopWatching ends every stream of Watch, at shutdown; later calls of
+// Watch end at once.
+func (s *Service) StopWatching() { s.watch.close() }
 
 // NewCachedService returns a Service that keeps up to size links in
 // memory (size 0: none, as NewService). The cache stays off — every lookup

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"importops/domain"
+)
+
+// Subscription streams (publicTrackingUpdated) hold a connection and a
+// goroutine each for as long as a customer keeps the page open, so they
+// are counted: at most maxStreamsPerClient per client address (unless
+// RATE_LIMITS=off) and maxStreams in all per replica.
+const (
+	maxStreamsPerClient = 16
+	maxStreams          = 20000
+	// streamKeepAlive is how often an idle stream sends a comment (SSE) or
+	// a ping (WebSocket), so proxies do not close it and dead peers are
+	// noticed.
+	streamKeepAlive = 25 * time.Second
+)
+
+// streamTransports are the subscription transports, in the order gqlgen
+// must try them: WebSocket upgrades and Accept: text/event-stream come
+// before the plain GET and POST transports, which would take them too.
+func streamTransports() []graphql.Transport {
+	return []graphql.Transport{
+		transport.Websocket{
+			KeepAlivePingInterval: streamKeepAlive,
+			InitTimeout:           10 * time.Second,
+		},
+		transport.SSE{KeepAlivePingInterval: streamKeepAlive},
+	}
+}
+
+// streams counts the open subscription streams.
+type streams struct {
+	perClient int // 0: no per-client limit
+	total     int
+
+	mu       sync.Mutex
+	open     int
+	byClient map[netip.Addr]int
+}
+
+func newStreams(perClient, total int) *streams {
+	return &streams{perClient: perClient, total: total, byClient: make(map[netip.Addr]int)}
+}
+
+// acquire takes a slot for client; release gives it back.
+func (s *streams) acquire(client netip.Addr) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open >= s.total || (s.perClient > 0 && s.byClient[client] >= s.perClient) {
+		return nil, false
+	}
+	s.open++
+	s.byClient[client]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.open--
+			if s.byClient[client]--; s.byClient[client] <= 0 {
+				delete(s.byClient, client)
+			}
+		})
+	}, true
+}
+
+// Open is the number of streams open now.
+func (s *streams) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
+// limitStreams gives each subscription a slot for as long as it runs: its
+// context ends when the stream does, whatever the transport.
+func (h *handlers) limitStreams(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil || op.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	release, ok := h.streams.acquire(requestInfo(ctx).client)
+	if !ok {
+		return h.refuse(ctx, refusedError(domain.RateLimited, "too many open subscriptions; close some and retry"))
+	}
+	context.AfterFunc(ctx, release)
+	return next(ctx)
+}
+
+// unlimitStream lifts the server's read and write deadlines from a
+// request that opens a stream (SSE, WebSocket): they bound ordinary
+// requests, and a stream lasts as long as the customer watches.
+func unlimitStream(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Upgrade") == "" && !acceptsEventStream(r) {
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+func acceptsEventStream(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(strings.ToLower(v), "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,253 @@
+package tracking
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"importops/db"
+)
+
+// watchers fans the changes a Listener hears out to the customers
+// following a link (publicTrackingUpdated). The watchers of one slug share
+// one group: a change re-reads the link once for the group, through the
+// Service's cache, however many are watching, and each watcher gets the
+// new View only when what the customer sees differs from the last one.
+type watchers struct {
+	s *Service
+
+	mu     sync.Mutex
+	groups map[string]*group // by slug
+	closed bool
+}
+
+type group struct {
+	slug  string
+	dirty chan struct{} // cap 1: a re-read is due
+
+	// Guarded by watchers.mu.
+	subs             map[*watcher]struct{}
+	orgID, vehicleID string // from the last read; "" before it
+	last             *View  // the last View sent; nil before the first read
+	read             bool
+	ended            bool
+}
+
+// watcher is one stream: it holds only the newest View not yet taken, so
+// a slow reader skips intermediate states rather than falling behind.
+type watcher struct {
+	mu     sync.Mutex
+	latest *View
+	has    bool
+	end    bool // after latest, the stream completes
+	wake   chan struct{}
+}
+
+func newWatchers(s *Service) *watchers {
+	return &watchers{s: s, groups: make(map[string]*group)}
+}
+
+func (w *watcher) offer(v *View, has, end bool) {
+	w.mu.Lock()
+	if has {
+		w.latest, w.has = v, true
+	}
+	w.end = w.end || end
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *watcher) take() (v *View, has, end bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, has, end = w.latest, w.has, w.end
+	w.latest, w.has = nil, false
+	return v, has, end
+}
+
+// Watch follows slug: the returned channel carries the current View at
+// once, then a new one each time what the customer sees changes, and nil
+// as its last value when the link stops being available (an unknown slug
+// gets nil at once). It closes after nil, when ctx ends, or when the
+// Service stops watching (shutdown) — then without nil: the link still
+// works and the client may reconnect elsewhere.
+func (s *Service) Watch(ctx context.Context, slug string) <-chan *View {
+	out := make(chan *View)
+	w := &watcher{wake: make(chan struct{}, 1)}
+	stop := s.watch.add(slug, w)
+	go func() {
+		defer close(out)
+		defer stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+			}
+			v, has, end := w.take()
+			if has {
+				select {
+				case out <- v:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if end {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// add puts w in slug's group, starting the group when it is the first;
+// a group that has read already gives w its last View at once.
+func (ws *watchers) add(slug string, w *watcher) (remove func()) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.closed {
+		w.offer(nil, false, true)
+		return func() {}
+	}
+	g := ws.groups[slug]
+	if g == nil {
+		g = &group{slug: slug, dirty: make(chan struct{}, 1), subs: make(map[*watcher]struct{})}
+		ws.groups[slug] = g
+		g.dirty <- struct{}{}
+		go ws.run(g)
+	} else if g.read {
+		w.offer(g.last, true, g.last == nil)
+	}
+	g.subs[w] = struct{}{}
+	return func() {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		delete(g.subs, w)
+		if len(g.subs) == 0 && !g.ended {
+			g.ended = true
+			delete(ws.groups, slug)
+			g.mark() // lets run see it has ended
+		}
+	}
+}
+
+func (g *group) mark() {
+	select {
+	case g.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// changed marks for a re-read the groups a change key names (db.OrgKey,
+// db.VehicleKey); any other key, all of them.
+func (ws *watchers) changed(key string) {
+	kind, id, ok := db.ParseKey(key)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, g := range ws.groups {
+		if !ok || !g.read || (kind == "org" && g.orgID == id) || (kind != "org" && g.vehicleID == id) {
+			g.mark()
+		}
+	}
+}
+
+// all marks every group: notifications may have been missed.
+func (ws *watchers) all() { ws.changed(db.FlushAll) }
+
+// close ends every stream (shutdown), without nil.
+func (ws *watchers) close() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.closed = true
+	for slug, g := range ws.groups {
+		g.ended = true
+		for w := range g.subs {
+			w.offer(nil, false, true)
+		}
+		delete(ws.groups, slug)
+		g.mark()
+	}
+}
+
+// readTimeout bounds one re-read; a failed one is retried after retryWait.
+const (
+	readTimeout = 10 * time.Second
+	retryWait   = time.Second
+)
+
+// run re-reads g's link whenever it is marked, or when it expires, and
+// hands each changed View to the group's watchers.
+func (ws *watchers) run(g *group) {
+	var expiry *time.Timer
+	var expiryC <-chan time.Time
+	defer func() {
+		if expiry != nil {
+			expiry.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-g.dirty:
+		case <-expiryC:
+			expiryC = nil
+		}
+		ws.mu.Lock()
+		ended := g.ended
+		ws.mu.Unlock()
+		if ended {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		l, err := ws.s.lookup(ctx, g.slug)
+		cancel()
+		if err != nil {
+			slog.Warn("public tracking stream: re-read failed; retrying", "error", err)
+			time.AfterFunc(retryWait, g.mark)
+			continue
+		}
+		var v *View
+		if l != nil {
+			v = ws.s.build(g.slug, l)
+			if expiry != nil {
+				expiry.Stop()
+				expiryC = nil
+			}
+			if l.ExpiresAt != nil {
+				// The link stops working at expiresAt with no write to
+				// announce it: look again then.
+				expiry = time.NewTimer(time.Until(*l.ExpiresAt) + time.Millisecond)
+				expiryC = expiry.C
+			}
+		}
+		ws.mu.Lock()
+		if g.ended {
+			ws.mu.Unlock()
+			return
+		}
+		first := !g.read
+		g.read = true
+		if l != nil {
+			g.orgID, g.vehicleID = l.OrganizationID, l.VehicleID
+		}
+		if first || v == nil || !reflect.DeepEqual(v, g.last) {
+			g.last = v
+			for w := range g.subs {
+				w.offer(v, true, v == nil)
+			}
+		}
+		if v == nil {
+			// The link is gone for good (a revoked or replaced slug never
+			// comes back; an expired or locked one is a new stream).
+			g.ended = true
+			delete(ws.groups, g.slug)
+			ws.mu.Unlock()
+			return
+		}
+		ws.mu.Unlock()
+	}
+}
