@@ -29,7 +29,7 @@ func (r orgRow) toDomain() *domain.Organization {
 		ID: r.ID, Name: r.Name, Country: r.Country,
 		SubscriptionStatus: domain.SubscriptionStatus(r.SubscriptionStatus),
 		LogoKey:            r.LogoKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		LanguageSet:        r.Language, TimeZoneSet: r.TimeZone,
+		LanguageSet: r.Language, TimeZoneSet: r.TimeZone,
 	}
 }
 

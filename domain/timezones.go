@@ -5,7 +5,9 @@ package domain
 // country, its first zone) with the first zone replaced by the most
 // populous one for the countries that span several (US → New York,
 // AU → Sydney, BR → São Paulo, RU → Moscow, …). Checked against Go's
-// embedded zone database by domain tests.
+// embedded zone database by domain tests. The last rows are the codes
+// ISO and CLDR know that zone.tab does not (Ascension, Kosovo, …), with
+// the zone of the area they belong to.
 var countryZones = map[string]string{
 	"AD": "Europe/Andorra",
 	"AE": "Asia/Dubai",
@@ -254,4 +256,14 @@ var countryZones = map[string]string{
 	"ZA": "Africa/Johannesburg",
 	"ZM": "Africa/Lusaka",
 	"ZW": "Africa/Harare",
+
+	// Not in zone.tab.
+	"AC": "Atlantic/St_Helena",
+	"BV": "Europe/Oslo",
+	"DG": "Indian/Chagos",
+	"EA": "Africa/Ceuta",
+	"HM": "Indian/Kerguelen",
+	"IC": "Atlantic/Canary",
+	"TA": "Atlantic/St_Helena",
+	"XK": "Europe/Belgrade",
 }
