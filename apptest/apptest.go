@@ -51,7 +51,12 @@ type Env struct {
 	// Tracking's cache in step (pg_stat_activity), when it is the Env's
 	// own (Options.OwnListener).
 	ListenerName string
+
+	api *httpapi.Handler
 }
+
+// OpenStreams is the number of subscription streams the server has open.
+func (e *Env) OpenStreams() int { return e.api.OpenStreams() }
 
 // Options change how New builds the server.
 type Options struct {
@@ -146,7 +151,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName}
+		ListenerName: listenerName, api: handler}
 }
 
 // Server is an Env's HTTP server: the production server (httpserver)

@@ -63,7 +63,9 @@ func TestWorldCountryDefaults(t *testing.T) {
 		}
 		_, slug := wdLinkedVehicle(t, env, org.Token)
 		var out struct {
-			PublicTracking struct{ Organization struct{ Language, TimeZone string } }
+			PublicTracking struct {
+				Organization struct{ Language, TimeZone string }
+			}
 		}
 		env.Do(t, "", `query($s: String!) { publicTracking(slug: $s) { organization { language timeZone } } }`,
 			apptest.Vars{"s": slug}).Decode(t, &out)
@@ -112,7 +114,9 @@ func TestWorldOverrides(t *testing.T) {
 		}
 	}
 	var name struct {
-		Viewer struct{ Organization struct{ Name, Language, TimeZone string } }
+		Viewer struct {
+			Organization struct{ Name, Language, TimeZone string }
+		}
 	}
 	env.Do(t, org.Token, `{ viewer { organization { name language timeZone } } }`, nil).Decode(t, &name)
 	if o := name.Viewer.Organization; o.Name != "Override Imports" || o.Language != "ja" || o.TimeZone != "Pacific/Auckland" {
