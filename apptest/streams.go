@@ -6,9 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -61,30 +59,11 @@ func (s *Stream) Quiet(d time.Duration) (StreamEvent, bool) {
 // Close hangs up.
 func (s *Stream) Close() { s.cancel() }
 
-var streamServers sync.Map // *Env -> *httptest.Server
-
-// StreamURL is the origin streams of e are opened on: e's handler behind
-// net/http's server (httptest), which streams responses and hands over
-// connections for WebSocket.
-func (e *Env) StreamURL(t testing.TB) string {
-	if s, ok := streamServers.Load(e); ok {
-		return s.(*httptest.Server).URL
-	}
-	srv := httptest.NewServer(e.Server.Handler)
-	streamServers.Store(e, srv)
-	t.Cleanup(func() {
-		streamServers.Delete(e)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return srv.URL
-}
-
 // Subscribe opens a subscription over transport (SSE or WebSocket), as an
 // anonymous client. It is closed when the test ends.
 func (e *Env) Subscribe(t testing.TB, transport, query string, vars Vars) *Stream {
 	t.Helper()
-	base := e.StreamURL(t)
+	base := e.BaseURL
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stream{events: make(chan StreamEvent, 64), cancel: cancel}
 	t.Cleanup(cancel)

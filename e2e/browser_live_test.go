@@ -33,7 +33,7 @@ func TestBrowserPageFollowsAlong(t *testing.T) {
 	current := `(document.querySelector('.now') || {}).textContent`
 	err := chromedp.Do(tab,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(env.StreamURL(t)+"/t/"+slug),
+		chromedp.Navigate(env.BaseURL+"/t/"+slug),
 		chromedp.WaitReady("body"),
 		// Survives only if the page is never reloaded.
 		chromedp.Evaluate[chromedp.Void](`window.noReload = true`),

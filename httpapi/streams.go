@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -97,25 +95,4 @@ func (h *handlers) limitStreams(ctx context.Context, next graphql.OperationHandl
 	}
 	context.AfterFunc(ctx, release)
 	return next(ctx)
-}
-
-// unlimitStream lifts the server's read and write deadlines from a
-// request that opens a stream (SSE, WebSocket): they bound ordinary
-// requests, and a stream lasts as long as the customer watches.
-func unlimitStream(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") == "" && !acceptsEventStream(r) {
-		return
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-}
-
-func acceptsEventStream(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		if strings.Contains(strings.ToLower(v), "text/event-stream") {
-			return true
-		}
-	}
-	return false
 }

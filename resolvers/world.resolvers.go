@@ -13,7 +13,7 @@ import (
 
 // PublicTrackingUpdated is the resolver for the publicTrackingUpdated field.
 func (r *subscriptionResolver) PublicTrackingUpdated(ctx context.Context, slug string) (<-chan *tracking.View, error) {
-	return r.tracking.Watch(ctx, slug), nil
+	return r.tracking.Watch(ctx, slug)
 }
 
 // Subscription returns graph.SubscriptionResolver implementation.

@@ -76,7 +76,18 @@ func (w *watcher) take() (v *View, has, end bool) {
 // gets nil at once). It closes after nil, when ctx ends, or when the
 // Service stops watching (shutdown) — then without nil: the link still
 // works and the client may reconnect elsewhere.
-func (s *Service) Watch(ctx context.Context, slug string) <-chan *View {
+//
+// Opening a stream is a lookup like any other: charged to the client's
+// budget (LimitLookups) when it finds nothing, refused when the client
+// has none left. The re-reads that follow are the group's, not the
+// client's.
+func (s *Service) Watch(ctx context.Context, slug string) (<-chan *View, error) {
+	if err := s.charge(ctx, func() (bool, error) {
+		l, err := s.lookup(ctx, slug)
+		return l != nil, err
+	}); err != nil {
+		return nil, err
+	}
 	out := make(chan *View)
 	w := &watcher{wake: make(chan struct{}, 1)}
 	stop := s.watch.add(slug, w)
@@ -102,7 +113,7 @@ func (s *Service) Watch(ctx context.Context, slug string) <-chan *View {
 			}
 		}
 	}()
-	return out
+	return out, nil
 }
 
 // add puts w in slug's group, starting the group when it is the first;
@@ -212,7 +223,7 @@ func (ws *watchers) run(g *group) {
 		}
 		var v *View
 		if l != nil {
-			v = ws.s.build(g.slug, l)
+			v = build(g.slug, l)
 			if expiry != nil {
 				expiry.Stop()
 				expiryC = nil
