@@ -35,47 +35,50 @@ type group struct {
 	ended            bool
 }
 
-// watcher is one stream: it holds only the newest View not yet taken, so
-// a slow reader skips intermediate states rather than falling behind.
+// watcher is one stream: a channel of one slot that holds only the newest
+// View not yet read, so a slow reader skips intermediate states rather
+// than falling behind. Only the group writes to it, with watchers.mu held;
+// gqlgen reads it. No goroutine per stream: a stream costs its slot.
 type watcher struct {
-	mu     sync.Mutex
-	latest *View
-	has    bool
-	end    bool // after latest, the stream completes
-	wake   chan struct{}
+	ch     chan *View
+	closed bool
+}
+
+// offer replaces the unread View, if any, with v; end closes the stream
+// after it. watchers.mu is held.
+func (w *watcher) offer(v *View, end bool) {
+	if w.closed {
+		return
+	}
+	select {
+	case <-w.ch:
+	default:
+	}
+	w.ch <- v // the one writer just emptied the slot
+	if end {
+		w.finish()
+	}
+}
+
+// finish closes the stream after what it holds. watchers.mu is held.
+func (w *watcher) finish() {
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
 }
 
 func newWatchers(s *Service) *watchers {
 	return &watchers{s: s, groups: make(map[string]*group)}
 }
 
-func (w *watcher) offer(v *View, has, end bool) {
-	w.mu.Lock()
-	if has {
-		w.latest, w.has = v, true
-	}
-	w.end = w.end || end
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (w *watcher) take() (v *View, has, end bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	v, has, end = w.latest, w.has, w.end
-	w.latest, w.has = nil, false
-	return v, has, end
-}
-
 // Watch follows slug: the returned channel carries the current View at
 // once, then a new one each time what the customer sees changes, and nil
 // as its last value when the link stops being available (an unknown slug
-// gets nil at once). It closes after nil, when ctx ends, or when the
-// Service stops watching (shutdown) — then without nil: the link still
-// works and the client may reconnect elsewhere.
+// gets nil at once). It closes after nil, or when the Service stops
+// watching (shutdown) — then without nil: the link still works and the
+// client may reconnect elsewhere. When ctx ends the stream leaves its
+// group; its reader has gone.
 //
 // Opening a stream is a lookup like any other: charged to the client's
 // budget (LimitLookups) when it finds nothing, refused when the client
@@ -88,32 +91,11 @@ func (s *Service) Watch(ctx context.Context, slug string) (<-chan *View, error) 
 	}); err != nil {
 		return nil, err
 	}
-	out := make(chan *View)
-	w := &watcher{wake: make(chan struct{}, 1)}
-	stop := s.watch.add(slug, w)
-	go func() {
-		defer close(out)
-		defer stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.wake:
-			}
-			v, has, end := w.take()
-			if has {
-				select {
-				case out <- v:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if end {
-				return
-			}
-		}
-	}()
-	return out, nil
+	w := &watcher{ch: make(chan *View, 1)}
+	remove := s.watch.add(slug, w)
+	// Leaving is the group's business, once the reader has gone.
+	context.AfterFunc(ctx, remove)
+	return w.ch, nil
 }
 
 // add puts w in slug's group, starting the group when it is the first;
@@ -122,7 +104,7 @@ func (ws *watchers) add(slug string, w *watcher) (remove func()) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.closed {
-		w.offer(nil, false, true)
+		w.finish()
 		return func() {}
 	}
 	g := ws.groups[slug]
@@ -132,7 +114,7 @@ func (ws *watchers) add(slug string, w *watcher) (remove func()) {
 		g.dirty <- struct{}{}
 		go ws.run(g)
 	} else if g.read {
-		w.offer(g.last, true, g.last == nil)
+		w.offer(g.last, g.last == nil)
 	}
 	g.subs[w] = struct{}{}
 	return func() {
@@ -178,7 +160,7 @@ func (ws *watchers) close() {
 	for slug, g := range ws.groups {
 		g.ended = true
 		for w := range g.subs {
-			w.offer(nil, false, true)
+			w.finish()
 		}
 		delete(ws.groups, slug)
 		g.mark()
@@ -248,7 +230,7 @@ func (ws *watchers) run(g *group) {
 		if first || v == nil || !reflect.DeepEqual(v, g.last) {
 			g.last = v
 			for w := range g.subs {
-				w.offer(v, true, v == nil)
+				w.offer(v, v == nil)
 			}
 		}
 		if v == nil {
