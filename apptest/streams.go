@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 // Stream transports, as clients name them.
 const (
 	SSE       = "graphql-sse"
+	SSEGet    = "graphql-sse over GET"
 	WebSocket = "graphql-transport-ws"
 )
 
@@ -69,9 +71,14 @@ func (e *Env) Subscribe(t testing.TB, transport, query string, vars Vars) *Strea
 	t.Cleanup(cancel)
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	switch transport {
-	case SSE:
+	case SSE, SSEGet:
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		if transport == SSEGet {
+			v, _ := json.Marshal(vars)
+			req, _ = http.NewRequestWithContext(ctx, http.MethodGet,
+				base+"/graphql?"+url.Values{"query": {query}, "variables": {string(v)}}.Encode(), nil)
+		}
 		req.Header.Set("Accept", "text/event-stream")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -3,6 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,7 +79,7 @@ func subOpen(t *testing.T, env *apptest.Env, transport, slug string) *apptest.St
 	return env.Subscribe(t, transport, subQuery, apptest.Vars{"s": slug})
 }
 
-var subTransports = []string{apptest.SSE, apptest.WebSocket}
+var subTransports = []string{apptest.SSE, apptest.SSEGet, apptest.WebSocket}
 
 func TestSubscriptionFollowsChanges(t *testing.T) {
 	env, org := tlStart(t, "Live Imports", "DE")
@@ -300,5 +304,35 @@ func TestSubscriptionLimitPerClient(t *testing.T) {
 			t.Fatal("a closed stream's slot was not given back")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// GET with Accept: text/event-stream runs subscriptions only: a mutation
+// (or a query) is refused and runs nothing.
+func TestSubscriptionOverGETRefusesOthers(t *testing.T) {
+	env, org := tlStart(t, "Get Imports", "NZ")
+	for _, op := range []string{
+		`mutation { updateOrganization(input: {name: "Changed over GET"}) { id } }`,
+		`query { viewer { user { id } } }`,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, env.BaseURL+"/graphql?"+url.Values{"query": {op}}.Encode(), nil)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+org.Token)
+		res, err := env.Server.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(string(body), `"BAD_USER_INPUT"`) {
+			t.Errorf("%s over GET SSE: status %d, body %s", op, res.StatusCode, body)
+		}
+	}
+	var out struct {
+		Viewer struct{ Organization struct{ Name string } }
+	}
+	env.Do(t, org.Token, `{ viewer { organization { name } } }`, nil).Decode(t, &out)
+	if out.Viewer.Organization.Name != "Get Imports" {
+		t.Fatalf("a mutation over GET ran: name %q", out.Viewer.Organization.Name)
 	}
 }

@@ -1,14 +1,20 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"importops/domain"
 )
@@ -35,8 +41,69 @@ func streamTransports() []graphql.Transport {
 			KeepAlivePingInterval: streamKeepAlive,
 			InitTimeout:           10 * time.Second,
 		},
+		sseGET{transport.SSE{KeepAlivePingInterval: streamKeepAlive}},
 		transport.SSE{KeepAlivePingInterval: streamKeepAlive},
 	}
+}
+
+// sseGET is graphql-sse over GET (the protocol allows it, and a browser's
+// EventSource can only GET): the parameters come from the query string,
+// as for transport.GET, and only a subscription is run, so GET still
+// never changes anything. Everything else is gqlgen's SSE transport.
+type sseGET struct{ transport.SSE }
+
+var errStreamGETNotSubscription = refusal{http.StatusMethodNotAllowed, domain.BadInput,
+	"GET with Accept: text/event-stream runs subscriptions only; send other operations with POST"}
+
+func (t sseGET) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == "" &&
+		strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+func (t sseGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	q := r.URL.Query()
+	params := map[string]any{"query": q.Get("query")}
+	if name := q.Get("operationName"); name != "" {
+		params["operationName"] = name
+	}
+	for _, k := range []string{"variables", "extensions"} {
+		if v := q.Get(k); v != "" {
+			params[k] = json.RawMessage(v) // admitGraphQL checked it is a JSON object
+		}
+	}
+	if !onlySubscriptions(q.Get("query"), q.Get("operationName")) {
+		errStreamGETNotSubscription.write(w)
+		return
+	}
+	body, err := json.Marshal(params)
+	if err != nil {
+		errBadQueryString.write(w)
+		return
+	}
+	post := r.Clone(r.Context())
+	post.Body = io.NopCloser(bytes.NewReader(body))
+	post.ContentLength = int64(len(body))
+	post.Header.Set("Content-Type", "application/json")
+	t.SSE.Do(w, post, exec)
+}
+
+// onlySubscriptions reports whether the operation a GET would run is a
+// subscription. A query that does not parse is left to gqlgen, which
+// answers it with its parse error and runs nothing.
+func onlySubscriptions(query, operationName string) bool {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return true
+	}
+	if op := doc.Operations.ForName(operationName); op != nil {
+		return op.Operation == ast.Subscription
+	}
+	for _, op := range doc.Operations {
+		if op.Operation != ast.Subscription {
+			return false
+		}
+	}
+	return true
 }
 
 // streams counts the open subscription streams.
