@@ -37,7 +37,7 @@ func TestBrowserTrackingPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	browserCtx := pgBrowser(t, 3*time.Minute)
+	browserCtx := pgBrowser(t)
 
 	for _, vp := range []pgViewport{
 		{"phone-390x844", 390, 844, 2, true},
@@ -138,15 +138,15 @@ func TestBrowserTrackingPage(t *testing.T) {
 	})
 }
 
-// pgBrowser starts headless Chromium for the test, stopped when it ends
-// or after timeout.
-func pgBrowser(t *testing.T, timeout time.Duration) context.Context {
+// pgBrowser starts headless Chromium for the test; it is stopped when the
+// test ends, and gives up after 3 minutes.
+func pgBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(pgChromium); err != nil {
 		t.Fatalf("the browser test needs Chromium at %s (%v).\n"+
 			"Install it with: apt-get install -y chromium   (scripts/test installs it when missing)", pgChromium, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(pgChromium),

@@ -26,7 +26,7 @@ func TestBrowserPlayground(t *testing.T) {
 	env := pgStart(t)
 	seeded := pgSeed(t, env, "Playground Motors", "NZ")
 
-	browserCtx := pgBrowser(t, 2*time.Minute)
+	browserCtx := pgBrowser(t)
 	blocked := &offline{allowed: env.BaseURL + "/"}
 	tab, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithListener(blocked.listen))
 	defer cancelTab()
