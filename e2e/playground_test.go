@@ -20,8 +20,9 @@ import (
 
 // TestBrowserPlayground opens the GraphQL playground with every request
 // to anything but this server failed by the browser, as on a machine with
-// no internet access: GraphiQL must still render, load the schema and run
-// a query typed into it.
+// no internet access: GraphiQL must still render, load the schema, run a
+// query typed into it, and run a subscription over WebSocket that shows a
+// change made meanwhile.
 func TestBrowserPlayground(t *testing.T) {
 	env := pgStart(t)
 	seeded := pgSeed(t, env, "Playground Motors", "NZ")
@@ -34,6 +35,7 @@ func TestBrowserPlayground(t *testing.T) {
 
 	query := `query Playground { publicTracking(slug: "` + seeded.Slug + `") { vehicle { title } } }`
 	editor := `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror`
+	resultText := `document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`
 	_, err := chromedp.Call(tab, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
 	if err == nil {
 		err = chromedp.Do(tab,
@@ -63,11 +65,34 @@ func TestBrowserPlayground(t *testing.T) {
 	}
 	var result string
 	if err == nil {
-		_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes('publicTracking')`,
+		_, err = chromedp.Run(tab, chromedp.Poll[bool](resultText+`.includes('publicTracking')`,
 			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 	}
 	if err == nil {
-		result, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`))
+		result, err = chromedp.Run(tab, chromedp.Evaluate[string](resultText))
+	}
+	// A subscription, over WebSocket at /graphql: the link's current state
+	// at once, then a change made meanwhile through the API.
+	subscription := `subscription Live { publicTrackingUpdated(slug: "` + seeded.Slug + `") { progress { current } } }`
+	if err == nil && strings.Contains(result, "2018 Mazda Roadster") {
+		err = chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](editor+`.setValue(`+jsString(subscription)+`)`))
+		if err == nil {
+			_, err = chromedp.Run(tab, chromedp.Poll[bool](editor+`.operationName === 'Live'`,
+				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		}
+		if err == nil {
+			err = chromedp.Do(tab, chromedp.Click(".graphiql-execute-button"))
+		}
+		if err == nil {
+			// The link hides the progress at first.
+			_, err = chromedp.Run(tab, chromedp.Poll[bool](resultText+`.includes('"progress": null')`,
+				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		}
+		if err == nil {
+			pgUpdateLink(t, env, seeded.Token, seeded.VehicleID, apptest.Vars{"showProgress": true})
+			_, err = chromedp.Run(tab, chromedp.Poll[bool](resultText+`.includes('CUSTOMS_CLEARED')`,
+				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		}
 	}
 	var shot []byte
 	if err == nil {
@@ -100,6 +125,13 @@ func TestBrowserPlayground(t *testing.T) {
 	}
 	if !graphql {
 		t.Errorf("no request reached /graphql: %v", blocked.urls())
+	}
+	blocked.mu.Lock()
+	sockets := blocked.sockets
+	blocked.mu.Unlock()
+	wantSocket := "ws" + strings.TrimPrefix(env.BaseURL, "http") + "/graphql"
+	if len(sockets) != 1 || sockets[0] != wantSocket {
+		t.Errorf("WebSockets opened: %v, want the subscription's one to %s", sockets, wantSocket)
 	}
 }
 
@@ -144,6 +176,7 @@ type offline struct {
 	mu      sync.Mutex
 	seen    []string
 	blocked []string
+	sockets []string
 }
 
 func (o *offline) listen(ev any) {
@@ -169,11 +202,12 @@ func (o *offline) listen(ev any) {
 	case *network.EventWebSocketCreated:
 		// The fetch domain does not pause WebSockets; a socket to
 		// another origin counts as refused all the same.
+		o.mu.Lock()
+		o.sockets = append(o.sockets, ev.URL)
 		if !strings.HasPrefix(strings.Replace(ev.URL, "ws", "http", 1), o.allowed) {
-			o.mu.Lock()
 			o.blocked = append(o.blocked, ev.URL)
-			o.mu.Unlock()
 		}
+		o.mu.Unlock()
 	}
 }
 
