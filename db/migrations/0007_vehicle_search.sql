@@ -27,7 +27,12 @@ CREATE INDEX vehicles_customer_idx ON vehicles (customer_id) WHERE deleted_at IS
 CREATE INDEX vehicles_vin_idx ON vehicles (organization_id, vin) WHERE deleted_at IS NULL;
 CREATE INDEX vehicles_stock_number_idx ON vehicles (organization_id, lower(stock_number)) WHERE deleted_at IS NULL;
 
--- Pages and counts of one stage, by keyset; vehicles_page_idx serves
--- those of every stage.
+-- Pages of one stage, by keyset; vehicles_page_idx serves those of every
+-- stage.
 CREATE INDEX vehicles_stage_page_idx ON vehicles (organization_id, stage, created_at DESC, id DESC)
     WHERE deleted_at IS NULL;
+-- Counts, of every stage or one, by an index-only scan: its keys repeat,
+-- so deduplication keeps it to a few pages per ten thousand vehicles, read
+-- faster than the table or the page indexes (and chosen over a sequential
+-- scan even when one organization holds every row).
+CREATE INDEX vehicles_count_idx ON vehicles (organization_id, stage) WHERE deleted_at IS NULL;
