@@ -51,6 +51,13 @@ const (
 	sqlInsertLink = `INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
 		show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ` + linkColumns
+	// sqlInsertLink for a live vehicle of the organization, locked as
+	// lockVehicle does; no row when there is none. One statement for both.
+	sqlInsertLinkOfVehicle = `WITH v AS (SELECT id FROM vehicles
+		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE)
+		INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
+		show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
+		SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns
 	sqlActiveLinkForUpdate = `SELECT ` + linkColumns + ` FROM tracking_links l
 		WHERE l.organization_id = $1 AND l.vehicle_id = $2 AND l.ended_at IS NULL FOR UPDATE`
 	sqlUpdateLink = `UPDATE tracking_links l SET show_photo = $2, show_estimated_arrival = $3, show_progress = $4,
@@ -118,17 +125,24 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	if err := o.applyTo(&r, time.Now()); err != nil {
 		return nil, err
 	}
+	if !validID(vehicleID) {
+		return nil, domain.InvalidID("vehicle")
+	}
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
-			return err
+		if len(r.PhotoIDs) > 0 {
+			// Picked photos are checked under the vehicle's lock, before
+			// they are inserted.
+			if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
+				return err
+			}
+			if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
+				return err
+			}
 		}
-		if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
-			return err
-		}
-		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, r)
+		l, err := insertLink(ctx, tx, sqlInsertLinkOfVehicle, orgID, vehicleID, slug, &userID, r)
 		if err != nil {
-			return err
+			return notFound(err, "vehicle")
 		}
 		out = l
 		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
@@ -136,17 +150,24 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	return out, err
 }
 
-func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
+// insertLink inserts a new link with opts' options and photos, by query
+// (sqlInsertLink or sqlInsertLinkOfVehicle); sql.ErrNoRows when the query
+// inserted nothing.
+func insertLink(ctx context.Context, tx *sqlx.Tx, query, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
 	var r linkRow
-	err := tx.GetContext(ctx, &r, sqlInsertLink, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
+	err := tx.GetContext(ctx, &r, query, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
 		opts.ShowProgress, opts.ShowCustomerNotes, opts.ExpiresAt, createdBy)
 	if isUniqueViolation(err, "tracking_links_one_active") {
 		return nil, ErrLinkExists
 	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert tracking link: %w", err)
 	}
-	if err := setLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
+	// A new link has no photos to clear.
+	if err := addLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
 		return nil, err
 	}
 	r.PhotoIDs = opts.PhotoIDs
@@ -157,6 +178,10 @@ func setLinkPhotos(ctx context.Context, tx *sqlx.Tx, linkID string, ids []string
 	if _, err := tx.ExecContext(ctx, sqlDeleteLinkPhotos, linkID); err != nil {
 		return fmt.Errorf("clear link photos: %w", err)
 	}
+	return addLinkPhotos(ctx, tx, linkID, ids)
+}
+
+func addLinkPhotos(ctx context.Context, tx *sqlx.Tx, linkID string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -251,7 +276,7 @@ func (s *Store) RegenerateTrackingLink(ctx context.Context, orgID, userID, vehic
 		if _, err := tx.ExecContext(ctx, sqlEndLink, old.ID, "REGENERATED"); err != nil {
 			return fmt.Errorf("end old tracking link: %w", err)
 		}
-		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, *old)
+		l, err := insertLink(ctx, tx, sqlInsertLink, orgID, vehicleID, slug, &userID, *old)
 		if err != nil {
 			return err
 		}

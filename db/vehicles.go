@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,9 +51,13 @@ const vehicleColumns = `id, organization_id, year, make, model, vin, stock_numbe
 	estimated_arrival, hero_photo_id, sale_price_amount, sale_price_currency, created_at, updated_at`
 
 const (
+	// No row when the customer $7 is not the organization's: the check and
+	// the insert are one statement.
 	sqlInsertVehicle = `INSERT INTO vehicles (organization_id, year, make, model, vin, stock_number, customer_id,
 		stage, estimated_arrival, sale_price_amount, sale_price_currency)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ` + vehicleColumns
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+		WHERE $7::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE organization_id = $1 AND id = $7)
+		RETURNING ` + vehicleColumns
 	sqlVehicle = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
 	sqlVehicleForUpdate = sqlVehicle + ` FOR UPDATE`
@@ -188,10 +194,12 @@ func (s *Store) checkCustomer(ctx context.Context, q sqlx.QueryerContext, orgID 
 		}
 	}
 	if !ok {
-		return domain.Errorf(domain.NotFound, "customer not found")
+		return errNoCustomer
 	}
 	return nil
 }
+
+var errNoCustomer = domain.Errorf(domain.NotFound, "customer not found")
 
 func moneyArgs(m *domain.Money) (any, any) {
 	if m == nil {
@@ -205,13 +213,16 @@ func (s *Store) CreateVehicle(ctx context.Context, orgID string, in VehicleInput
 	if err := s.validateVehicle(&in, time.Now()); err != nil {
 		return nil, err
 	}
-	if err := s.checkCustomer(ctx, s.db, orgID, in.CustomerID); err != nil {
-		return nil, err
+	if in.CustomerID != nil && !validID(*in.CustomerID) {
+		return nil, errNoCustomer
 	}
 	amount, currency := moneyArgs(in.AgreedSalePrice)
 	var r vehicleRow
 	err := s.db.GetContext(ctx, &r, sqlInsertVehicle, orgID, in.Year, in.Make, in.Model, in.VIN, in.StockNumber,
 		in.CustomerID, string(in.Stage), in.EstimatedArrival, amount, currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoCustomer
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert vehicle: %w", err)
 	}
