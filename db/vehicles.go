@@ -91,8 +91,8 @@ const (
 	// $4 the search text: exactly a VIN (stored upper case) or stock number.
 	vehicleExact = `(v.vin = upper($4) OR lower(v.stock_number) = lower($4))`
 	// $3 the search as a "contains" pattern: title, VIN or stock number
-	// (vehicle_search_text, the trigram index's expression), or customer name.
-	vehicleMatch = `(vehicle_search_text(v.year, v.make, v.model, v.vin, v.stock_number) ILIKE $3
+	// (search_text, lower case, of migration 0007), or customer name.
+	vehicleMatch = `(v.search_text LIKE lower($3)
 		OR v.customer_id = ANY (ARRAY(SELECT c.id FROM customers c WHERE c.organization_id = $1 AND c.name ILIKE $3)))`
 	// The vehicles exactly named by $4; when there are any, they are the
 	// whole answer and the trigram search is never run.

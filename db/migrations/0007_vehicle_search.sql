@@ -2,22 +2,21 @@
 -- count and search of vehicles(...) is served by an index (db/vehicles.go
 -- says which; db/vehicles_plan_test.go holds it).
 
--- Trigram indexes serve ILIKE '%…%' (trusted: the database owner may
+-- Trigram indexes serve LIKE and ILIKE '%…%' (trusted: the database owner may
 -- create it without being a superuser).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- The text a search matches as a part of a vehicle itself: its title
 -- ("2019 Toyota Land Cruiser": year, make and model), VIN and stock
--- number, one per line so that a match never spans two of them. The
--- index below and the query call this one function, so they cannot drift
--- apart.
-CREATE FUNCTION vehicle_search_text(year integer, make text, model text, vin text, stock_number text)
-    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT year::text || ' ' || make || ' ' || model || E'\n' || coalesce(vin, '') || E'\n' || coalesce(stock_number, '') $$;
-
-CREATE INDEX vehicles_search_trgm ON vehicles
-    USING gin (vehicle_search_text(year, make, model, vin, stock_number) gin_trgm_ops)
-    WHERE deleted_at IS NULL;
+-- number, one per line so that a match never spans two of them; lower case,
+-- so that a case-insensitive search is a plain LIKE of the lowered pattern.
+-- Stored: checking a trigram match re-reads it rather than recomputing it
+-- (a count of 2,500 matches at twice the speed). Adding it rewrites the
+-- table once.
+ALTER TABLE vehicles ADD COLUMN search_text text NOT NULL GENERATED ALWAYS AS (
+    lower(year::text || ' ' || make || ' ' || model || E'\n' || coalesce(vin, '') || E'\n' || coalesce(stock_number, ''))
+) STORED;
+CREATE INDEX vehicles_search_trgm ON vehicles USING gin (search_text gin_trgm_ops) WHERE deleted_at IS NULL;
 -- Customer names are searched too: their matches, then their vehicles.
 CREATE INDEX customers_name_trgm ON customers USING gin (name gin_trgm_ops);
 CREATE INDEX vehicles_customer_idx ON vehicles (customer_id) WHERE deleted_at IS NULL;
