@@ -52,12 +52,15 @@ const (
 		show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ` + linkColumns
 	// sqlInsertLink for a live vehicle of the organization, locked as
-	// lockVehicle does; no row when there is none. One statement for both.
-	sqlInsertLinkOfVehicle = `WITH v AS (SELECT id FROM vehicles
-		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE)
-		INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
-		show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
-		SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns
+	// lockVehicle does, with the notification notifyPublic would send ($10
+	// the channel, $11 the change key); no row, and no notification, when
+	// there is no such vehicle. One statement for the three.
+	sqlCreateLink = `WITH v AS (SELECT id FROM vehicles
+		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE),
+		l AS (INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
+		  show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
+		  SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns + `)
+		SELECT ` + linkColumns + ` FROM l CROSS JOIN LATERAL (SELECT pg_notify($10, $11) WHERE l.id IS NOT NULL) n`
 	sqlActiveLinkForUpdate = `SELECT ` + linkColumns + ` FROM tracking_links l
 		WHERE l.organization_id = $1 AND l.vehicle_id = $2 AND l.ended_at IS NULL FOR UPDATE`
 	sqlUpdateLink = `UPDATE tracking_links l SET show_photo = $2, show_estimated_arrival = $3, show_progress = $4,
@@ -128,40 +131,59 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	if !validID(vehicleID) {
 		return nil, domain.InvalidID("vehicle")
 	}
+	key := VehicleKey(vehicleID)
+	create := func(q sqlx.QueryerContext) (*domain.TrackingLink, error) {
+		var l linkRow
+		err := sqlx.GetContext(ctx, q, &l, sqlCreateLink, orgID, vehicleID, slug, r.ShowPhoto, r.ShowEstimatedArrival,
+			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key)
+		switch {
+		case isUniqueViolation(err, "tracking_links_one_active"):
+			return nil, ErrLinkExists
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, domain.Errorf(domain.NotFound, "vehicle not found")
+		case err != nil:
+			return nil, fmt.Errorf("create tracking link: %w", err)
+		}
+		l.PhotoIDs = r.PhotoIDs
+		return l.toDomain(), nil
+	}
+	if len(r.PhotoIDs) == 0 {
+		// One row, written and announced by one statement: its own
+		// transaction.
+		l, err := create(s.db)
+		if err != nil {
+			return nil, err
+		}
+		s.publicChanged(key)
+		return l, nil
+	}
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if len(r.PhotoIDs) > 0 {
-			// Picked photos are checked under the vehicle's lock, before
-			// they are inserted.
-			if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
-				return err
-			}
-			if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
-				return err
-			}
+		// Picked photos are checked under the vehicle's lock, before they
+		// are inserted.
+		if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
+			return err
 		}
-		l, err := insertLink(ctx, tx, sqlInsertLinkOfVehicle, orgID, vehicleID, slug, &userID, r)
+		if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
+			return err
+		}
+		l, err := create(tx)
 		if err != nil {
-			return notFound(err, "vehicle")
+			return err
 		}
+		s.notifiedPublic(tx, key)
 		out = l
-		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
+		return addLinkPhotos(ctx, tx, l.ID, r.PhotoIDs)
 	})
 	return out, err
 }
 
-// insertLink inserts a new link with opts' options and photos, by query
-// (sqlInsertLink or sqlInsertLinkOfVehicle); sql.ErrNoRows when the query
-// inserted nothing.
-func insertLink(ctx context.Context, tx *sqlx.Tx, query, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
+func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
 	var r linkRow
-	err := tx.GetContext(ctx, &r, query, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
+	err := tx.GetContext(ctx, &r, sqlInsertLink, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
 		opts.ShowProgress, opts.ShowCustomerNotes, opts.ExpiresAt, createdBy)
 	if isUniqueViolation(err, "tracking_links_one_active") {
 		return nil, ErrLinkExists
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert tracking link: %w", err)
@@ -276,7 +298,7 @@ func (s *Store) RegenerateTrackingLink(ctx context.Context, orgID, userID, vehic
 		if _, err := tx.ExecContext(ctx, sqlEndLink, old.ID, "REGENERATED"); err != nil {
 			return fmt.Errorf("end old tracking link: %w", err)
 		}
-		l, err := insertLink(ctx, tx, sqlInsertLink, orgID, vehicleID, slug, &userID, *old)
+		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, *old)
 		if err != nil {
 			return err
 		}
