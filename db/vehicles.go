@@ -432,7 +432,7 @@ type vehicleList struct {
 // vehicleListQuery validates the arguments of Vehicles and picks its
 // statements: the plain ones, or the search ones when there is a search.
 func vehicleListQuery(orgID string, first *int, after *string, f VehicleFilter) (vehicleList, error) {
-	n, err := pageSize(first)
+	n, err := PageSize(first)
 	if err != nil {
 		return vehicleList{}, err
 	}
