@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,8 +27,9 @@ var (
 	// client IP: slug guessing. A customer who mistypes a link a few times
 	// never notices.
 	publicMissBudget = budget{name: "public_lookup", every: 10 * time.Second, burst: 20}
-	// Failed logins per account (lower-cased email) and per client IP:
-	// password guessing and credential stuffing.
+	// Failed logins per account (lower-cased email) from addresses that
+	// never signed in to it, and per client IP: password guessing and
+	// credential stuffing (see limitPasswordAttempt).
 	loginAccountBudget = budget{name: "login_account", every: time.Minute, burst: 10}
 	loginIPBudget      = budget{name: "login_ip", every: 10 * time.Second, burst: 30}
 )
@@ -48,6 +48,8 @@ type budget struct {
 type limits struct {
 	overall, publicMisses, loginIP *keyedLimiter[netip.Addr] // by limitKey
 	loginAccount                   *keyedLimiter[string]     // by lower-cased email
+	loginKnown                     *keyedLimiter[origin]     // by account and known address
+	origins                        *signInOrigins
 }
 
 func newLimits() *limits {
@@ -56,6 +58,8 @@ func newLimits() *limits {
 		publicMisses: newKeyedLimiter[netip.Addr](publicMissBudget, maxLimitKeys),
 		loginAccount: newKeyedLimiter[string](loginAccountBudget, maxLimitKeys),
 		loginIP:      newKeyedLimiter[netip.Addr](loginIPBudget, maxLimitKeys),
+		loginKnown:   newKeyedLimiter[origin](loginKnownBudget, maxLimitKeys),
+		origins:      newSignInOrigins(maxLimitKeys),
 	}
 }
 
@@ -241,24 +245,7 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 		return res, err
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
-		account := strings.ToLower(strings.TrimSpace(email))
-		if len(account) > 320 {
-			account = account[:320]
-		}
-		endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
-		if !ok {
-			return nil, h.fieldRateLimited(ctx, loginIPBudget.name, wait)
-		}
-		endAccount, wait, ok := h.limits.loginAccount.begin(account)
-		if !ok {
-			endIP(true) // trying a locked account is a failed attempt too
-			return nil, h.fieldRateLimited(ctx, loginAccountBudget.name, wait)
-		}
-		res, err := next(ctx)
-		failed := domain.IsCode(err, domain.Unauthenticated)
-		endAccount(failed)
-		endIP(failed)
-		return res, err
+		return h.limitPasswordAttempt(ctx, email, next)
 	}
 	return next(ctx)
 }
