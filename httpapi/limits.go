@@ -223,7 +223,7 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 		if isMultipart(r) {
 			var release func()
 			var f *refusal
-			r, release, f = h.admitUpload(r)
+			r, release, f = h.admitUpload(w, r)
 			if f != nil {
 				info.setOperation(opRefused, "", string(f.code))
 				if f.code == domain.RateLimited {
