@@ -46,6 +46,7 @@ type app struct {
 	// with every replica's writes.
 	tracking *tracking.Service
 	listener *tracking.Listener
+	media    media.Storage
 }
 
 func (a *app) Close() error {
@@ -87,7 +88,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Logger:   log,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener}, nil
+		tracking: publicViews, listener: listener, media: storage}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -116,11 +117,17 @@ func secretKey(ctx context.Context, cfg config.Config, store *db.Store, log *slo
 
 // serve runs the server until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	sp, err := openSpool(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	defer a.sweepMedia(ctx)() // stopped before the database closes
 	return a.listenAndServe(ctx, nil)
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -111,6 +112,36 @@ func testStorage(t *testing.T, s media.Storage) {
 				t.Fatalf("%s after DeleteAll: %v", key, err)
 			}
 		}
+	})
+
+	t.Run("sweep removes old files no row refers to", func(t *testing.T) {
+		for _, key := range []string{"sweep/org/kept-full", "sweep/org/orphan-full", "sweep/org/orphan-small"} {
+			if err := s.Put(ctx, key, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var asked []string
+		known := func(_ context.Context, keys []string) (map[string]bool, error) {
+			asked = append(asked, keys...)
+			return map[string]bool{"sweep/org/kept-full": true}, nil
+		}
+		// Files younger than the cutoff are spared, row or not.
+		if n, err := media.Sweep(ctx, s, known, time.Now().Add(-time.Hour)); err != nil || n != 0 || len(asked) != 0 {
+			t.Fatalf("sweep of young files: removed %d, asked about %v, %v", n, asked, err)
+		}
+		n, err := media.Sweep(ctx, s, known, time.Now().Add(time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("sweep: removed %d, %v; want the 2 orphans", n, err)
+		}
+		if got, err := read("sweep/org/kept-full"); err != nil || string(got) != "x" {
+			t.Errorf("a file with a row was swept: %v", err)
+		}
+		for _, key := range []string{"sweep/org/orphan-full", "sweep/org/orphan-small"} {
+			if _, err := read(key); !errors.Is(err, media.ErrNotExist) {
+				t.Errorf("%s after the sweep: %v, want ErrNotExist", key, err)
+			}
+		}
+		s.Delete(ctx, "sweep/org/kept-full")
 	})
 
 	t.Run("concurrent writers", func(t *testing.T) {
