@@ -163,4 +163,3 @@ func (l *processLog) String() string {
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
 }
-
