@@ -221,3 +221,54 @@ func TestHardeningUploadsPerOrganization(t *testing.T) {
 		t.Fatalf("another organization's upload while one stalls 12: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestHardeningStalledUploadIsCutOff (issue 10, item 2): an upload body
+// that stops moving is cut off within seconds, and its slot is given back:
+// a user who stalled every upload slot they have can upload again.
+func TestHardeningStalledUploadIsCutOff(t *testing.T) {
+	env := hdEnv(t)
+	org := env.NewOrg(t, "Stalled Uploads Imports", "NZ")
+	t.Parallel()
+	vehicle := stNewVehicle(t, env, org.Token)
+	var writers []*io.PipeWriter
+	var dones []chan *http.Response
+	defer func() {
+		for _, pw := range writers {
+			pw.Close()
+		}
+	}()
+	contentType, head := multipartStart(t, vehicle)
+	another := func() secResponse {
+		return secSend(t, env, "POST", "/graphql", map[string]string{
+			"Content-Type": contentType, "GraphQL-Preflight": "1", "Authorization": "Bearer " + org.Token,
+		}, bytes.NewReader(head))
+	}
+	// Stall uploads until the user is refused another: every slot they may
+	// hold is held.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pw, done := hdStall(t, env, org.Token, vehicle)
+		writers, dones = append(writers, pw), append(dones, done)
+		time.Sleep(50 * time.Millisecond)
+		if r := another(); r.status == http.StatusTooManyRequests {
+			break
+		}
+		if time.Now().After(deadline) || len(writers) > 20 {
+			t.Fatalf("%d stalled uploads and the user was never refused another", len(writers))
+		}
+	}
+	// The stalled bodies are cut off: their requests end though the
+	// client never finishes or hangs up.
+	cutOff := time.After(30 * time.Second)
+	for i, done := range dones {
+		select {
+		case <-done:
+		case <-cutOff:
+			t.Fatalf("stalled upload %d of %d still held 30 s after its body stopped", i+1, len(dones))
+		}
+	}
+	res := stUploadPhoto(t, env, org.Token, vehicle, "photo.png", stPNG(t, 32, 24), nil)
+	if res.Code() != "" {
+		t.Fatalf("an upload after the stalled ones were cut off: %d %s", res.Status, res.Body)
+	}
+}

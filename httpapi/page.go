@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 
+	"importops/domain"
 	"importops/page"
 )
 
@@ -13,10 +14,17 @@ import (
 var pageCSP = "default-src 'none'; img-src 'self'; style-src " + page.StyleSource() +
 	"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// setPageHeaders is the one place the customer page's security headers are
-// set; every answer of GET /t/{slug} carries them, whatever its status.
-// The URL is a capability: it must not leak through Referer, be indexed,
-// or be kept in a shared cache.
+// pageHeaders is the one place the customer page's security headers are
+// set; every answer of GET /t/{slug} carries them, whatever its status
+// and whether it was stored or rendered. The URL is a capability: it must
+// not leak through Referer, be indexed, or be kept in a shared cache.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setPageHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
 func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
@@ -34,8 +42,12 @@ func setPageHeaders(h http.Header) {
 // trackingPage renders the customer's page from the same View, through the
 // same availability rule, as the publicTracking query.
 func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header())
 	view, err := h.Tracking.View(r.Context(), r.PathValue("slug"))
+	if domain.IsCode(err, domain.RateLimited) {
+		_, _, _, wait := requestInfo(r.Context()).snapshot()
+		writeRateLimited(w, r, wait)
+		return
+	}
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -48,7 +60,7 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := page.Render(&buf, view); err != nil {
+	if err := page.Render(&buf, view, h.Config.PublicBaseURL); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write(page.ServerError())

@@ -99,7 +99,7 @@ func (h *handlers) limitPasswordAttempt(ctx context.Context, email string, attem
 	account := passwordAccount(email)
 	endIP, wait, ok := h.limits.loginIP.begin(client)
 	if !ok {
-		return nil, h.fieldRateLimited(ctx, loginIPBudget.name, wait)
+		return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
 	}
 	id := h.limits.origins.of(account, client)
 	var endAccount func(failed bool)
@@ -107,13 +107,13 @@ func (h *handlers) limitPasswordAttempt(ctx context.Context, email string, attem
 		endAccount, wait, ok = h.limits.loginKnown.begin(id)
 		if !ok {
 			endIP(true) // trying a locked account is a failed attempt too
-			return nil, h.fieldRateLimited(ctx, loginKnownBudget.name, wait)
+			return nil, h.rateLimited(ctx, loginKnownBudget.name, wait)
 		}
 	} else {
 		endAccount, wait, ok = h.limits.loginAccount.begin(account)
 		if !ok {
 			endIP(true)
-			return nil, h.fieldRateLimited(ctx, loginAccountBudget.name, wait)
+			return nil, h.rateLimited(ctx, loginAccountBudget.name, wait)
 		}
 	}
 	res, err := attempt(ctx)

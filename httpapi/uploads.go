@@ -28,11 +28,8 @@ const (
 
 // An upload body that stops moving for uploadStallTimeout is cut off (its
 // read fails and the request ends, freeing its slot); one that keeps
-// moving gets at most uploadMaxDuration in all.
-const (
-	uploadStallTimeout = 10 * time.Second
-	uploadMaxDuration  = 5 * time.Minute
-)
+// moving gets at most uploadTime (bodyDeadlines) in all.
+const uploadStallTimeout = 10 * time.Second
 
 const uploadsLimit = "uploads" // the metrics label of a refused upload
 
@@ -122,24 +119,32 @@ func (s *uploadSlots) give(orgID, userID string) {
 }
 
 // stallBody moves the connection's read deadline uploadStallTimeout past
-// each read that brings bytes, never past uploadMaxDuration after the
-// upload began: a body that stops moving fails its next read.
+// each read that brings bytes, never past uploadTime after the upload
+// began: a body that stops moving fails its next read. Once the body has
+// ended (or failed) the deadline is left alone: bodyDeadlines lifts it at
+// the end of the body, so that the wait for a decode slot and the
+// decoding are not cut off.
 type stallBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	last time.Time // when the deadline was last moved
-	end  time.Time
+	rc    *http.ResponseController
+	last  time.Time // when the deadline was last moved
+	end   time.Time
+	ended bool
 }
 
 func newStallBody(w http.ResponseWriter, body io.ReadCloser, now time.Time) *stallBody {
-	b := &stallBody{ReadCloser: body, rc: http.NewResponseController(w), end: now.Add(uploadMaxDuration)}
+	b := &stallBody{ReadCloser: body, rc: http.NewResponseController(w), end: now.Add(uploadTime)}
 	b.extend(now)
 	return b
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
+	switch {
+	case b.ended:
+	case err != nil:
+		b.ended = true
+	case n > 0:
 		if now := time.Now(); now.Sub(b.last) >= 100*time.Millisecond { // not a syscall per small read
 			b.extend(now)
 		}

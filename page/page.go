@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"net/url"
 	"slices"
 	"strconv"
 
@@ -71,8 +70,11 @@ func ServerError() []byte { return slices.Clone(serverError) }
 
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
-func Render(w io.Writer, v *tracking.View) error {
-	if err := templates.ExecuteTemplate(w, "tracking", newPageData(v)); err != nil {
+// The page's URLs are the View's paths, on whatever origin the page was
+// reached by; origin (PUBLIC_BASE_URL) only makes the Open Graph image
+// absolute, as its readers need.
+func Render(w io.Writer, v *tracking.View, origin string) error {
+	if err := templates.ExecuteTemplate(w, "tracking", newPageData(v, origin)); err != nil {
 		return fmt.Errorf("render tracking page: %w", err)
 	}
 	return nil
@@ -93,7 +95,7 @@ func mustRender(name string, n notice) []byte {
 }
 
 // pageData is the View as the template shows it: formatted for the
-// organization's locale, with URLs made relative to the page's origin.
+// organization's locale.
 type pageData struct {
 	Lang     string
 	Style    template.CSS
@@ -134,7 +136,7 @@ type note struct {
 	Date date
 }
 
-func newPageData(v *tracking.View) pageData {
+func newPageData(v *tracking.View, origin string) pageData {
 	f := newFormatter(v.Organization.Locale)
 	d := pageData{
 		Lang:    v.Organization.Locale,
@@ -142,9 +144,9 @@ func newPageData(v *tracking.View) pageData {
 		OrgName: v.Organization.Name,
 		Title:   v.Vehicle.Title,
 	}
-	if v.Organization.LogoURL != nil {
-		d.LogoURL = *v.Organization.LogoURL
-		d.LogoPath = localPath(*v.Organization.LogoURL)
+	if v.Organization.LogoPath != nil {
+		d.LogoPath = *v.Organization.LogoPath
+		d.LogoURL = origin + d.LogoPath
 	}
 	if v.HeroPhoto != nil {
 		p := newPhoto(*v.HeroPhoto, v.Vehicle.Title)
@@ -182,7 +184,7 @@ func newPageData(v *tracking.View) pageData {
 // the width/height attributes: they give the browser the aspect ratio
 // before the image arrives, so nothing moves when it does.
 func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
-	large := localPath(p.URL)
+	large := p.Path
 	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
 	out := photo{Src: large, Href: large, Alt: "Photo of " + vehicleTitle}
 	if p.Caption != nil && *p.Caption != "" {
@@ -201,18 +203,4 @@ func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
 		out.SrcSet = small + " " + strconv.Itoa(media.SmallWidth) + "w, " + large + " " + strconv.Itoa(lw) + "w"
 	}
 	return out
-}
-
-// localPath turns one of the View's absolute URLs into a path on the
-// page's own origin, so the page requests nothing from any other origin
-// whatever host name it was reached by.
-func localPath(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Path == "" {
-		return "/"
-	}
-	if u.RawQuery != "" {
-		return u.EscapedPath() + "?" + u.RawQuery
-	}
-	return u.EscapedPath()
 }

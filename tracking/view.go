@@ -21,10 +21,11 @@ type View struct {
 }
 
 type PublicOrganization struct {
-	Name    string
-	LogoURL *string
-	Country string
-	Locale  string
+	Name string
+	// LogoPath is the logo's URL path on the server's origin.
+	LogoPath *string
+	Country  string
+	Locale   string
 }
 
 type PublicVehicle struct {
@@ -36,8 +37,9 @@ type PublicVehicle struct {
 
 type PublicPhoto struct {
 	// ID is used only to build URLs and is not exposed in the schema.
-	ID      string `json:"-"`
-	URL     string
+	ID string `json:"-"`
+	// Path is the photo's URL path on the server's origin.
+	Path    string
 	Caption *string
 	Width   *int
 	Height  *int
