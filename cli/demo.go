@@ -33,11 +33,6 @@ const (
 // to use them, and then serves exactly as serve does. The vehicle, notes
 // and tracking link are made through the real GraphQL API, in process.
 func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
-	sp, err := openSpool(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer sp.Close()
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err

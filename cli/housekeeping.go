@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -49,26 +48,29 @@ func (a *app) sweepMedia(ctx context.Context) (stop func()) {
 	}
 }
 
-// openSpool gives the process a spool directory of its own (SPOOL_DIR)
+// OpenSpool gives the process a spool directory of its own (SPOOL_DIR)
 // and points TMPDIR at it: gqlgen's multipart transport spools upload
 // parts past what it keeps in memory to os.TempDir(). What a killed
-// process spooled is removed here, by the next start; Close removes this
-// process's own.
-func openSpool(cfg config.Config, log *slog.Logger) (*spool.Dir, error) {
+// process spooled is removed here, by the next start; the returned func
+// removes this process's own. It changes the process's environment, so
+// main calls it, once, not the commands (which tests run in process).
+// A configuration error is left for Run to report.
+func OpenSpool(getenv func(string) string) (closeSpool func(), err error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return func() {}, nil
+	}
 	root := cfg.SpoolDir
 	if root == "" {
 		root = filepath.Join(os.TempDir(), "importops-spool")
 	}
-	d, removed, err := spool.Open(root)
+	d, _, err := spool.Open(root)
 	if err != nil {
 		return nil, err
-	}
-	if removed > 0 {
-		log.Info("removed the spool directories of stopped servers", "count", removed)
 	}
 	if err := os.Setenv("TMPDIR", d.Path); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	return d, nil
+	return func() { d.Close() }, nil
 }

@@ -118,11 +118,6 @@ func secretKey(ctx context.Context, cfg config.Config, store *db.Store, log *slo
 
 // serve runs the server until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	sp, err := openSpool(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer sp.Close()
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
