@@ -9,6 +9,7 @@ import (
 	"importops/db"
 	"importops/media"
 	"importops/tracking"
+	"importops/uploads"
 )
 
 // Resolver carries the dependencies of every resolver.
@@ -17,10 +18,12 @@ type Resolver struct {
 	media    media.Storage
 	signer   *media.Signer
 	tracking *tracking.Service
+	uploads  *uploads.Service
 	baseURL  string
 	now      func() time.Time
 }
 
 func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string) *Resolver {
-	return &Resolver{store: store, media: m, signer: signer, tracking: t, baseURL: publicBaseURL, now: time.Now}
+	return &Resolver{store: store, media: m, signer: signer, tracking: t, uploads: uploads.New(store, m),
+		baseURL: publicBaseURL, now: time.Now}
 }
