@@ -15,7 +15,6 @@ import (
 // Resolver carries the dependencies of every resolver.
 type Resolver struct {
 	store    *db.Store
-	media    media.Storage
 	signer   *media.Signer
 	tracking *tracking.Service
 	uploads  *uploads.Service
@@ -24,6 +23,6 @@ type Resolver struct {
 }
 
 func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string) *Resolver {
-	return &Resolver{store: store, media: m, signer: signer, tracking: t, uploads: uploads.New(store, m),
+	return &Resolver{store: store, signer: signer, tracking: t, uploads: uploads.New(store, m),
 		baseURL: publicBaseURL, now: time.Now}
 }
