@@ -144,6 +144,9 @@ func (p *Process) Kill(t testing.TB) {
 	p.cmd = nil
 }
 
+// Pid is the running process's id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Logs are the lines the process has logged so far.
 func (p *Process) Logs() string { return p.logs.String() }
 

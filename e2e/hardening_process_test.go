@@ -1,8 +1,14 @@
 package e2e
 
+// Issue 10 tests that run the built binary as a process: killed
+// mid-upload, and measured (its RSS) while it decodes.
+
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"net/http"
@@ -10,9 +16,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"importops/apptest"
 )
@@ -195,5 +204,122 @@ func TestHardeningKillMidUploadLeavesNoDebris(t *testing.T) {
 	}
 	if status, _, _ := stGet(t, proc.Env, u.RequestURI()); status != http.StatusOK {
 		t.Errorf("the committed photo after the sweep: %d", status)
+	}
+}
+
+// hdTrueColourPNG is a complete w×h 8-bit RGB PNG of a colour gradient,
+// every row alike (PNG's Up filter makes each row after the first all
+// zeros): about a hundred KB on the wire for tens of megapixels.
+func hdTrueColourPNG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	var idat bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+	first := make([]byte, 1+3*w) // filter 0 (None), then the gradient
+	for x := range w {
+		first[1+3*x], first[2+3*x], first[3+3*x] = byte(x), byte(x>>4), byte(255-x)
+	}
+	if _, err := zw.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	up := make([]byte, 1+3*w)
+	up[0] = 2 // Up: the same as the row above
+	for range h - 1 {
+		if _, err := zw.Write(up); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(out *bytes.Buffer, typ string, data []byte) {
+		_ = binary.Write(out, binary.BigEndian, uint32(len(data)))
+		out.WriteString(typ)
+		out.Write(data)
+		_ = binary.Write(out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, 2 // bit depth 8, RGB
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk(&out, "IHDR", ihdr)
+	chunk(&out, "IDAT", idat.Bytes())
+	chunk(&out, "IEND", nil)
+	return out.Bytes()
+}
+
+// hdProcMemory is a VmHWM (peak) or VmRSS line of /proc/<pid>/status, in
+// bytes.
+func hdProcMemory(t *testing.T, pid int, field string) int64 {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// TestHardeningDecodeMemoryIsBounded (issue 10, item 3): six 24-megapixel
+// true-colour photos uploaded at once to the production binary keep its
+// peak RSS under 400 MiB, and the memory is given back afterwards.
+func TestHardeningDecodeMemoryIsBounded(t *testing.T) {
+	bin := apptest.BuildServer(t)
+	proc := apptest.StartProcess(t, testDB, bin, map[string]string{
+		"APP_ENV": "production", "RATE_LIMITS": "on", "TMPDIR": t.TempDir(),
+		"SECRET_KEY": "memory-test-secret-key-memory-test!", "SHUTDOWN_DRAIN_DELAY": "0s",
+	})
+	org := proc.NewOrg(t, "Big Photo Imports", "NZ")
+	second := proc.NewOrg(t, "Other Big Photo Imports", "NZ") // per-user slots: 3
+	vehicles := []string{stNewVehicle(t, proc.Env, org.Token), stNewVehicle(t, proc.Env, second.Token)}
+	tokens := []string{org.Token, second.Token}
+	photo := hdTrueColourPNG(t, 6000, 4000)
+	t.Logf("a 6000×4000 RGB PNG of %d KB; server RSS before: %d MiB", len(photo)>>10, hdProcMemory(t, proc.Pid(), "VmRSS")>>20)
+
+	var dones []chan *http.Response
+	for i := range 6 {
+		var body bytes.Buffer
+		ct := apptest.MultipartUpload(&body, stUploadPhotoMutation, apptest.Vars{"v": vehicles[i%2]}, "file", "big.png", photo)
+		dones = append(dones, dbUpload(proc, tokens[i%2], ct, int64(body.Len()), &body))
+	}
+	for i, done := range dones {
+		res := <-done
+		if res == nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("upload %d: %v", i+1, res)
+		}
+	}
+	var photos int
+	if err := testDB.Get(&photos, `SELECT count(*) FROM photos WHERE organization_id = ANY($1)`, pq.Array([]string{org.ID, second.ID})); err != nil {
+		t.Fatal(err)
+	}
+	if photos != 6 {
+		t.Fatalf("%d photos stored, want 6", photos)
+	}
+	peak := hdProcMemory(t, proc.Pid(), "VmHWM")
+	t.Logf("peak RSS over six 24 MP uploads at once: %d MiB", peak>>20)
+	if peak > 400<<20 {
+		t.Errorf("peak RSS %d MiB, want under 400 MiB", peak>>20)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rss := hdProcMemory(t, proc.Pid(), "VmRSS")
+		if rss < 150<<20 {
+			t.Logf("RSS after: %d MiB", rss>>20)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("RSS still %d MiB 10 s after the uploads: the memory was not given back", rss>>20)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
