@@ -30,18 +30,31 @@ const listPage = 1000
 // replicas sharing MEDIA_DIR or a bucket never lose a file in flight.
 const DebrisAge = time.Hour
 
+// swept are the key prefixes the server writes under: a sweep never
+// touches anything else that shares the directory or the bucket.
+var swept = []string{"photos/", "logos/"}
+
+func ours(key string) bool {
+	for _, p := range swept {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // KnownKeys reports which of keys a row of the database refers to.
 type KnownKeys func(ctx context.Context, keys []string) (map[string]bool, error)
 
 // Sweep removes the debris of uploads that never committed (a server
-// killed mid-upload): every file last changed before cutoff that no row
-// refers to, including half-written temporary files. It returns how many
-// it removed.
+// killed mid-upload): every file under photos/ and logos/ last changed
+// before cutoff that no row refers to, including half-written temporary
+// files. It returns how many it removed.
 func Sweep(ctx context.Context, s Storage, known KnownKeys, cutoff time.Time) (removed int, err error) {
 	err = s.List(ctx, func(objs []Object) error {
 		var old []string
 		for _, o := range objs {
-			if o.ModTime.Before(cutoff) {
+			if o.ModTime.Before(cutoff) && ours(o.Key) {
 				old = append(old, o.Key)
 			}
 		}
