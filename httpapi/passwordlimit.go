@@ -16,8 +16,8 @@ import (
 	"importops/domain"
 )
 
-// Password attempts (login, and every other field that checks a password)
-// are budgeted three ways:
+// Sign-in attempts (login, and every other field that checks a password
+// or a secret token) are budgeted three ways:
 //   - per client address, whatever the accounts (loginIPBudget):
 //     credential stuffing;
 //   - per account, shared by every address that has never signed in to it
@@ -75,28 +75,25 @@ func (o *signInOrigins) remember(id origin) {
 	o.seen.Add(id, struct{}{})
 }
 
-// passwordAccount is the budget key of the account an attempt names: the
-// email as login folds it, bounded.
-func passwordAccount(email string) string {
-	account := strings.ToLower(strings.TrimSpace(email))
-	if len(account) > 320 {
-		account = account[:320]
-	}
-	return account
-}
+// loginAccountKey is the budget key of the account a login names: the
+// email as login folds it.
+func loginAccountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// limitPasswordAttempt runs attempt, which checks a password of the
-// account named by email, within the password budgets. The caller is
+// limitSignIn runs attempt, which proves a secret of account (login, and
+// every other field that checks a password or a secret token; account is
+// the key its budget goes by), within the sign-in budgets. The caller is
 // refused before attempt runs when a budget is spent; an attempt refused
-// as UNAUTHENTICATED spends a unit of each, and one that succeeds makes
-// the client's address known for the account. Every field that checks a
-// password goes through here.
-func (h *handlers) limitPasswordAttempt(ctx context.Context, email string, attempt graphql.Resolver) (any, error) {
+// (UNAUTHENTICATED, or BAD_USER_INPUT for a bad secret) spends a unit of
+// each, and one that succeeds makes the client's address known for the
+// account.
+func (h *handlers) limitSignIn(ctx context.Context, account string, attempt graphql.Resolver) (any, error) {
 	if h.limits == nil {
 		return attempt(ctx)
 	}
+	if len(account) > 320 {
+		account = account[:320]
+	}
 	client := limitKey(requestInfo(ctx).client)
-	account := passwordAccount(email)
 	endIP, wait, ok := h.limits.loginIP.begin(client)
 	if !ok {
 		return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
@@ -117,7 +114,7 @@ func (h *handlers) limitPasswordAttempt(ctx context.Context, email string, attem
 		}
 	}
 	res, err := attempt(ctx)
-	failed := domain.IsCode(err, domain.Unauthenticated)
+	failed := domain.IsCode(err, domain.Unauthenticated) || domain.IsCode(err, domain.BadInput)
 	endAccount(failed)
 	endIP(failed)
 	if err == nil {

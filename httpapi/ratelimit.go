@@ -28,7 +28,7 @@ var (
 	publicMissBudget = budget{name: "public_lookup", every: 10 * time.Second, burst: 20}
 	// Failed logins per account (lower-cased email) from addresses that
 	// never signed in to it, and per client IP: password guessing and
-	// credential stuffing (see limitPasswordAttempt).
+	// credential stuffing (see limitSignIn).
 	loginAccountBudget = budget{name: "login_account", every: time.Minute, burst: 10}
 	loginIPBudget      = budget{name: "login_ip", every: 10 * time.Second, burst: 30}
 )
@@ -228,7 +228,7 @@ func writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration
 	w.Write([]byte("too many requests: try again later\n"))
 }
 
-// limitFields is the GraphQL side of failed logins (limitPasswordAttempt):
+// limitFields is the GraphQL side of failed logins (limitSignIn):
 // checked before the login runs; a login refused as UNAUTHENTICATED
 // spends a unit. (Failed public lookups are charged by tracking.Service:
 // lookupBudget.)
@@ -237,7 +237,7 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 	switch {
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
-		return h.limitPasswordAttempt(ctx, email, next)
+		return h.limitSignIn(ctx, loginAccountKey(email), next)
 	}
 	return next(ctx)
 }
