@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/hex"
 	"math"
 	"net/http"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 
+	"importops/auth"
 	"importops/domain"
 )
 
@@ -228,16 +230,25 @@ func writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration
 	w.Write([]byte("too many requests: try again later\n"))
 }
 
-// limitFields is the GraphQL side of failed logins (limitSignIn):
-// checked before the login runs; a login refused as UNAUTHENTICATED
-// spends a unit. (Failed public lookups are charged by tracking.Service:
-// lookupBudget.)
+// limitFields is the GraphQL side of failed sign-ins (limitSignIn), per
+// account and per client IP. (Failed public lookups are charged by
+// tracking.Service: lookupBudget.)
 func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	switch {
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
 		return h.limitSignIn(ctx, loginAccountKey(email), next)
+	case fc.Object == "Mutation" && fc.Field.Name == "acceptInvite":
+		// Guessing invite tokens is guessing passwords: login's budget,
+		// per address and per token (kept as its hash).
+		token, _ := fc.Args["token"].(string)
+		return h.limitSignIn(ctx, "invite:"+hex.EncodeToString(auth.HashToken(token)), next)
+	case fc.Object == "Mutation" && fc.Field.Name == "changePassword":
+		// A stolen session must not become a way to guess the password.
+		if v := auth.ViewerFrom(ctx); v != nil {
+			return h.limitSignIn(ctx, "user:"+v.UserID, next)
+		}
 	}
 	return next(ctx)
 }

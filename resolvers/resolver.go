@@ -8,6 +8,7 @@ import (
 
 	"importops/db"
 	"importops/media"
+	"importops/team"
 	"importops/tracking"
 	"importops/uploads"
 )
@@ -20,9 +21,10 @@ type Resolver struct {
 	uploads  *uploads.Service
 	baseURL  string
 	now      func() time.Time
+	team     *team.Service
 }
 
-func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string) *Resolver {
+func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string, team *team.Service) *Resolver {
 	return &Resolver{store: store, signer: signer, tracking: t, uploads: uploads.New(store, m),
-		baseURL: publicBaseURL, now: time.Now}
+		baseURL: publicBaseURL, now: time.Now, team: team}
 }
