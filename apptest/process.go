@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
 
+	"importops/auth"
 	"importops/db"
 	"importops/db/dbtest"
 )
@@ -57,6 +60,8 @@ func StartProcess(t testing.TB, conn *sqlx.DB, bin string, env map[string]string
 	vars := map[string]string{
 		"DATABASE_URL": dbtest.URL(t), "LISTEN_ADDR": "127.0.0.1:0", "MEDIA_DIR": t.TempDir(),
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
+		// Tests are not about hashing cost, as in New.
+		"BCRYPT_COST": strconv.Itoa(bcrypt.MinCost),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -65,7 +70,11 @@ func StartProcess(t testing.TB, conn *sqlx.DB, bin string, env map[string]string
 	for k, v := range vars {
 		p.vars = append(p.vars, k+"="+v)
 	}
-	p.Env = &Env{Store: db.NewStore(conn), MediaDir: vars["MEDIA_DIR"]}
+	cost, err := strconv.Atoi(vars["BCRYPT_COST"])
+	if err != nil {
+		t.Fatalf("BCRYPT_COST %q", vars["BCRYPT_COST"])
+	}
+	p.Env = &Env{Store: db.NewStore(conn), MediaDir: vars["MEDIA_DIR"], Passwords: auth.NewPasswords(cost)}
 	t.Cleanup(func() {
 		p.Kill(t)
 		if t.Failed() {
