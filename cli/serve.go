@@ -49,6 +49,7 @@ type app struct {
 	// with every replica's writes.
 	tracking *tracking.Service
 	listener *tracking.Listener
+	media    media.Storage
 	// stopTracing flushes the spans not yet exported; nil without tracing.
 	stopTracing func(context.Context) error
 }
@@ -114,7 +115,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Tracer:   tp,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener, stopTracing: stopTracing}, nil
+		tracking: publicViews, listener: listener, media: storage, stopTracing: stopTracing}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -148,6 +149,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	defer a.sweepMedia(ctx)() // stopped before the database closes
 	return a.listenAndServe(ctx, nil)
 }
 
