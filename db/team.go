@@ -52,6 +52,8 @@ const (
 	sqlSetPassword   = `UPDATE users SET password_hash = $2 WHERE id = $1 AND removed_at IS NULL`
 	sqlAccountExists = `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND removed_at IS NULL)`
 
+	sqlLiveInviteRolesOfForUpdate = `SELECT role FROM invites
+		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen + ` AND expires_at > now() FOR UPDATE`
 	sqlCancelOpenInvitesOf = `UPDATE invites SET cancelled_at = now()
 		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen
 	sqlInsertInvite = `INSERT INTO invites (organization_id, email, role, token_hash, invited_by, expires_at)
@@ -195,10 +197,15 @@ type NewInvite struct {
 	InvitedBy      *string // nil: the operator's CLI
 	TokenHash      []byte
 	ExpiresAt      time.Time
+	// MayReplace is the caller's rule (package access) for cancelling the
+	// address's invite that can still be accepted, given its role: the
+	// replacement cancels it. nil: any (the operator's CLI).
+	MayReplace func(role domain.Role) error
 }
 
 // CreateInvite stores an invite, replacing the address's open invite to
-// the same organization. CONFLICT when the address has an account.
+// the same organization when in.MayReplace allows it. CONFLICT when the
+// address has an account.
 func (s *Store) CreateInvite(ctx context.Context, in NewInvite) (*domain.Invite, error) {
 	if err := domain.ValidateEmail("email", in.Email); err != nil {
 		return nil, err
@@ -217,6 +224,17 @@ func (s *Store) CreateInvite(ctx context.Context, in NewInvite) (*domain.Invite,
 		}
 		if exists {
 			return domain.Errorf(domain.Conflict, "an account with this email already exists")
+		}
+		if in.MayReplace != nil {
+			var roles []string
+			if err := tx.SelectContext(ctx, &roles, sqlLiveInviteRolesOfForUpdate, in.OrganizationID, in.Email); err != nil {
+				return fmt.Errorf("lock open invite: %w", err)
+			}
+			for _, role := range roles {
+				if err := in.MayReplace(domain.Role(role)); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := tx.ExecContext(ctx, sqlCancelOpenInvitesOf, in.OrganizationID, in.Email); err != nil {
 			return fmt.Errorf("replace open invite: %w", err)

@@ -668,3 +668,39 @@ func TestTeamAcceptOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamAdminCannotReplaceOwnerInvite: inviting an address again
+// replaces its open invite, and an ADMIN may not cancel an OWNER invite,
+// so an ADMIN may not replace one either (FORBIDDEN, nothing written, the
+// OWNER invite still works). An expired OWNER invite is no obstacle.
+func TestTeamAdminCannotReplaceOwnerInvite(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Replacements Ltd", "NZ")
+	admin := env.AddMember(t, owner, domain.RoleAdmin)
+	t.Parallel()
+
+	email := "future-owner-" + randomSuffix() + "@example.com"
+	ownerInvite := tmInviteUser(t, env, owner.Token, email, "OWNER")
+	before := tmTeamSnapshot(t, owner.ID)
+	for _, role := range []string{"STAFF", "ADMIN"} {
+		res := env.Do(t, admin.Token, tmInviteQ, apptest.Vars{"e": email, "r": role})
+		if res.Code() != "FORBIDDEN" {
+			t.Errorf("an ADMIN re-inviting an OWNER invite's address as %s: %s, want FORBIDDEN", role, res.Body)
+		}
+	}
+	if tmTeamSnapshot(t, owner.ID) != before {
+		t.Error("a refused re-invite changed the team")
+	}
+	if _, res := tmAccept(t, env, tmToken(ownerInvite.URL), "Future Owner", "long enough password"); len(res.Errors) > 0 {
+		t.Errorf("the OWNER invite no longer works: %s", res.Body)
+	}
+
+	expiredEmail := "expired-owner-" + randomSuffix() + "@example.com"
+	expired := tmInviteUser(t, env, owner.Token, expiredEmail, "OWNER")
+	if _, err := testDB.Exec(`UPDATE invites SET expires_at = now() - interval '1 second' WHERE id = $1`, expired.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.Do(t, admin.Token, tmInviteQ, apptest.Vars{"e": expiredEmail, "r": "STAFF"}); len(res.Errors) > 0 {
+		t.Errorf("an expired OWNER invite blocks an ADMIN's invite: %s", res.Body)
+	}
+}
