@@ -56,7 +56,9 @@ const (
 		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen + ` AND expires_at > now() FOR UPDATE`
 	sqlCancelOpenInvitesOf = `UPDATE invites SET cancelled_at = now()
 		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen
-	sqlInsertInvite = `INSERT INTO invites (organization_id, email, role, token_hash, invited_by, expires_at)
+	// A member who leaves must not come back through an invite of theirs.
+	sqlCancelInvitesBy = `UPDATE invites SET cancelled_at = now() WHERE invited_by = $1 AND ` + inviteOpen
+	sqlInsertInvite    = `INSERT INTO invites (organization_id, email, role, token_hash, invited_by, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + inviteColumns
 	sqlPendingInvites = `SELECT ` + inviteColumns + ` FROM invites
 		WHERE organization_id = $1 AND ` + inviteOpen + ` AND expires_at > now() ORDER BY created_at, id`
@@ -140,7 +142,8 @@ func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role doma
 }
 
 // RemoveUser takes a member out of the organization when allow(their
-// role) passes, and ends every session of theirs in the same transaction.
+// role) passes, and ends every session of theirs and cancels their open
+// invites in the same transaction.
 // The row stays, so what they did still names them. The last OWNER stays
 // (CONFLICT).
 func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, allow func(role domain.Role) error) error {
@@ -157,6 +160,9 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, allow func
 		}
 		if _, err := tx.ExecContext(ctx, sqlRevokeUser, userID); err != nil {
 			return fmt.Errorf("end sessions of user %s: %w", userID, err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlCancelInvitesBy, userID); err != nil {
+			return fmt.Errorf("cancel invites of user %s: %w", userID, err)
 		}
 		return nil
 	})

@@ -704,3 +704,30 @@ func TestTeamAdminCannotReplaceOwnerInvite(t *testing.T) {
 		t.Errorf("an expired OWNER invite blocks an ADMIN's invite: %s", res.Body)
 	}
 }
+
+// TestTeamRemovalCancelsInvites: a removed member's invites that were not
+// yet accepted stop working, so a member who leaves cannot come back
+// through an invite sent to an address of their own. Others' invites stay.
+func TestTeamRemovalCancelsInvites(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Leavers Ltd", "NZ")
+	admin := env.AddMember(t, owner, domain.RoleAdmin)
+	t.Parallel()
+
+	backdoor := tmInviteUser(t, env, admin.Token, "alt-"+randomSuffix()+"@example.com", "ADMIN")
+	kept := tmInviteUser(t, env, owner.Token, "hire-"+randomSuffix()+"@example.com", "STAFF")
+	var out struct{ RemoveUser string }
+	env.Do(t, owner.Token, tmRemoveQ, apptest.Vars{"u": admin.UserID}).Decode(t, &out)
+
+	if _, res := tmAccept(t, env, tmToken(backdoor.URL), "Back Again", "long enough password"); res.Code() != "BAD_USER_INPUT" {
+		t.Errorf("an invite made by a removed member still works: %s", res.Body)
+	}
+	var pending struct{ PendingInvites []tmInvite }
+	env.Do(t, owner.Token, tmPendingQ, nil).Decode(t, &pending)
+	if len(pending.PendingInvites) != 1 || pending.PendingInvites[0].ID != kept.ID {
+		t.Errorf("pendingInvites = %+v, want only %s", pending.PendingInvites, kept.ID)
+	}
+	if _, res := tmAccept(t, env, tmToken(kept.URL), "New Hire", "long enough password"); len(res.Errors) > 0 {
+		t.Errorf("another member's invite stopped working: %s", res.Body)
+	}
+}
