@@ -43,6 +43,8 @@ type PublicLink struct {
 	OrgCountry         string  `db:"country"`
 	SubscriptionStatus string  `db:"subscription_status"`
 	LogoKey            *string `db:"logo_key"`
+	OrgLanguage        *string `db:"language"`
+	OrgTimeZone        *string `db:"time_zone"`
 
 	HeroJSON   []byte `db:"hero"`
 	PhotosJSON []byte `db:"photos"`
@@ -74,7 +76,7 @@ const sqlPublicLink = `
 SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
        l.show_customer_notes, l.expires_at, l.ended_at,
        v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
-       o.name AS org_name, o.country, o.subscription_status, o.logo_key,
+       o.name AS org_name, o.country, o.subscription_status, o.logo_key, o.language, o.time_zone,
        (SELECT json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
                                  'caption', p.caption, 'width', p.width, 'height', p.height)
           FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,
