@@ -424,7 +424,7 @@ func TestTeamLastOwner(t *testing.T) {
 		for i, o := range []apptest.Org{first, second} {
 			wg.Go(func() {
 				q, vars := tmRoleQ, apptest.Vars{"u": o.UserID, "r": "ADMIN"}
-				if i == 1 { // one steps down, the other leaves
+				if i == 1 && round%2 == 1 { // odd rounds: one steps down, the other leaves
 					q, vars = tmRemoveQ, apptest.Vars{"u": o.UserID}
 				}
 				codes[i] = env.Do(t, o.Token, q, vars).Code()
