@@ -2,15 +2,11 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"importops/domain"
 )
@@ -20,6 +16,7 @@ import (
 // available, and only the public parts of its vehicle and organization.
 // It never selects a VIN, stock number, customer, money or internal note.
 type PublicLink struct {
+	Slug   string `db:"slug"`
 	LinkID string `db:"link_id"`
 	// OrganizationID and VehicleID name the link's owners for cache
 	// invalidation (see PublicChannel); they are never shown.
@@ -44,6 +41,8 @@ type PublicLink struct {
 	SubscriptionStatus string  `db:"subscription_status"`
 	LogoKey            *string `db:"logo_key"`
 
+	// The JSON columns, decoded into Hero, Photos and Notes and then
+	// dropped (a cached link keeps only what its answers need).
 	HeroJSON   []byte `db:"hero"`
 	PhotosJSON []byte `db:"photos"`
 	NotesJSON  []byte `db:"notes"`
@@ -70,8 +69,8 @@ type PublicNoteRow struct {
 // The hero photo, picked photos and customer notes come back as JSON
 // columns so that the whole page costs one round trip. Parts whose option
 // is off are not read at all.
-const sqlPublicLink = `
-SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
+const sqlPublicLinks = `
+SELECT l.slug, l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
        l.show_customer_notes, l.expires_at, l.ended_at,
        v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
        o.name AS org_name, o.country, o.subscription_status, o.logo_key,
@@ -90,61 +89,59 @@ SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_es
   FROM tracking_links l
   JOIN vehicles v ON v.id = l.vehicle_id
   JOIN organizations o ON o.id = l.organization_id
- WHERE l.slug = $1`
+ WHERE l.slug = ANY($1)`
 
 // PublicLink returns what the public side needs for slug, or nil when no
-// link ever had that slug. It is the public hot path: the statement is
-// prepared once (database/sql then prepares it once per connection), so
-// each call is one Bind/Execute round trip with no parsing or planning.
+// link ever had that slug: one statement.
 func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error) {
-	stmt, err := s.public.get(ctx, s.db, sqlPublicLink)
-	if err != nil {
-		return nil, fmt.Errorf("prepare public link: %w", err)
-	}
-	var p PublicLink
-	err = stmt.GetContext(ctx, &p, slug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load public link: %w", err)
-	}
-	if len(p.HeroJSON) > 0 {
-		p.Hero = new(PublicPhotoRow)
-		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
-			return nil, fmt.Errorf("decode hero photo: %w", err)
-		}
-	}
-	if err := json.Unmarshal(p.PhotosJSON, &p.Photos); err != nil {
-		return nil, fmt.Errorf("decode link photos: %w", err)
-	}
-	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
-		return nil, fmt.Errorf("decode notes: %w", err)
-	}
-	return &p, nil
-}
-
-// preparedStmt is a statement prepared on the pool on first use and kept
-// for the life of the Store. A failed prepare (the database is down) is
-// tried again on the next call.
-type preparedStmt struct {
-	stmt atomic.Pointer[sqlx.Stmt]
-	mu   sync.Mutex
-}
-
-func (p *preparedStmt) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	st, err := db.PreparexContext(ctx, query)
+	links, err := s.PublicLinks(ctx, []string{slug})
 	if err != nil {
 		return nil, err
 	}
-	p.stmt.Store(st)
-	return st, nil
+	return links[slug], nil
+}
+
+// PublicLinks is PublicLink for several slugs in one statement; a slug no
+// link ever had is absent from the map. The statement is lib/pq's unnamed
+// one, never a named server-side prepared statement, so it runs through
+// PgBouncer in transaction pooling.
+func (s *Store) PublicLinks(ctx context.Context, slugs []string) (map[string]*PublicLink, error) {
+	rows, err := s.db.QueryxContext(ctx, sqlPublicLinks, pq.Array(slugs))
+	if err != nil {
+		return nil, fmt.Errorf("load public links: %w", err)
+	}
+	defer rows.Close()
+	links := make(map[string]*PublicLink, len(slugs))
+	for rows.Next() {
+		p := new(PublicLink)
+		if err := rows.StructScan(p); err != nil {
+			return nil, fmt.Errorf("load public links: %w", err)
+		}
+		if err := p.decode(); err != nil {
+			return nil, err
+		}
+		links[p.Slug] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load public links: %w", err)
+	}
+	return links, nil
+}
+
+// decode fills Hero, Photos and Notes from their JSON columns.
+func (p *PublicLink) decode() error {
+	if len(p.HeroJSON) > 0 {
+		p.Hero = new(PublicPhotoRow)
+		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
+			return fmt.Errorf("decode hero photo: %w", err)
+		}
+	}
+	if err := json.Unmarshal(p.PhotosJSON, &p.Photos); err != nil {
+		return fmt.Errorf("decode link photos: %w", err)
+	}
+	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
+		return fmt.Errorf("decode notes: %w", err)
+	}
+	p.HeroJSON, p.PhotosJSON, p.NotesJSON = nil, nil, nil
+	return nil
 }

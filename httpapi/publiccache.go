@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"importops/page"
 	"importops/tracking"
 )
 
@@ -198,19 +199,34 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 	if tw.over {
 		return
 	}
-	a := &tracking.Answer{ContentType: tw.Header().Get("Content-Type"), Body: tw.buf, Name: miss.name()}
+	a := &tracking.Answer{ContentType: tw.Header().Get("Content-Type"), Name: miss.name()}
+	if i := bytes.Index(tw.buf, pageStyle); !graphQL && i >= 0 {
+		a.Body = append(append(make([]byte, 0, len(tw.buf)-len(pageStyle)), tw.buf[:i]...), tw.buf[i+len(pageStyle):]...)
+		a.Shared, a.SharedAt = pageStyle, i
+	} else {
+		a.Body = bytes.Clone(tw.buf) // not the append's spare capacity
+	}
 	if h.Tracking.Keep(e, key, a) && graphQL {
 		h.public.slugs.Add(key, e.Slug())
 	}
 }
 
+// pageStyle is the part every page shares, stored once (tracking.Answer).
+var pageStyle = []byte(page.Style())
+
 // writeAnswer sends a stored answer; it was a 200.
 func writeAnswer(w http.ResponseWriter, a *tracking.Answer) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", a.ContentType)
+	hdr["Content-Type"] = []string{a.ContentType}
 	// What a GET would send, also for HEAD.
-	hdr.Set("Content-Length", strconv.Itoa(len(a.Body)))
-	w.Write(a.Body)
+	hdr["Content-Length"] = []string{strconv.Itoa(a.Len())}
+	if a.Shared == nil {
+		w.Write(a.Body)
+		return
+	}
+	w.Write(a.Body[:a.SharedAt])
+	w.Write(a.Shared)
+	w.Write(a.Body[a.SharedAt:])
 }
 
 // publicMiss is a GraphQL request the stored answers may keep the answer

@@ -41,6 +41,9 @@ var styleSource = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
+// Style is the inline stylesheet, the same bytes in every page.
+func Style() string { return style }
+
 // StyleSource is the CSP source expression that allows the inline
 // stylesheet, for a style-src directive.
 func StyleSource() string { return styleSource }
