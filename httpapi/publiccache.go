@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -224,10 +225,17 @@ func writeAnswer(w http.ResponseWriter, a *tracking.Answer) {
 		w.Write(a.Body)
 		return
 	}
-	w.Write(a.Body[:a.SharedAt])
-	w.Write(a.Shared)
-	w.Write(a.Body[a.SharedAt:])
+	// One write, not three: net/http sends each write of more than its
+	// small buffer at once, a system call each.
+	bp := answerBufs.Get().(*[]byte)
+	b := append(append(append((*bp)[:0], a.Body[:a.SharedAt]...), a.Shared...), a.Body[a.SharedAt:]...)
+	w.Write(b)
+	*bp = b
+	answerBufs.Put(bp)
 }
+
+// answerBufs are the buffers stored answers are put together in.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // publicMiss is a GraphQL request the stored answers may keep the answer
 // of, on its way through the normal path; noteResponse approves it.

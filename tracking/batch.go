@@ -24,7 +24,7 @@ type batcher struct {
 const (
 	// maxInFlight bounds the lookup statements running at once, below
 	// the pool's size, so other queries still find a connection.
-	maxInFlight = 4
+	maxInFlight = 2
 	// maxBatch bounds the slugs of one statement.
 	maxBatch = 128
 )
