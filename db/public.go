@@ -68,28 +68,13 @@ type PublicNoteRow struct {
 
 // The hero photo, picked photos and customer notes come back as JSON
 // columns so that the whole page costs one round trip. Parts whose option
-// is off are not read at all.
+// is off are not read at all. The query itself is the function
+// public_links (migration 0008), planned once per connection.
 const sqlPublicLinks = `
-SELECT l.slug, l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
-       l.show_customer_notes, l.expires_at, l.ended_at,
-       v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
-       o.name AS org_name, o.country, o.subscription_status, o.logo_key,
-       (SELECT json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
-                                 'caption', p.caption, 'width', p.width, 'height', p.height)
-          FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,
-       (SELECT COALESCE(json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key,
-                                 'content_type', p.content_type, 'caption', p.caption,
-                                 'width', p.width, 'height', p.height) ORDER BY lp.position), '[]')
-          FROM tracking_link_photos lp JOIN photos p ON p.id = lp.photo_id
-         WHERE lp.link_id = l.id) AS photos,
-       (SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
-                                 ORDER BY n.created_at DESC, n.id DESC), '[]')
-          FROM notes n
-         WHERE l.show_customer_notes AND n.vehicle_id = v.id AND n.scope = 'CUSTOMER') AS notes
-  FROM tracking_links l
-  JOIN vehicles v ON v.id = l.vehicle_id
-  JOIN organizations o ON o.id = l.organization_id
- WHERE l.slug = ANY($1)`
+SELECT slug, link_id, organization_id, vehicle_id, show_photo, show_estimated_arrival, show_progress,
+       show_customer_notes, expires_at, ended_at, year, make, model, stage, estimated_arrival, vehicle_deleted_at,
+       org_name, country, subscription_status, logo_key, hero, photos, notes
+  FROM public_links($1)`
 
 // PublicLink returns what the public side needs for slug, or nil when no
 // link ever had that slug: one statement.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"hash/maphash"
 	"io"
 	"mime"
 	"net"
@@ -65,15 +66,18 @@ const (
 // key was answered for (the request names it in its body, which is not
 // parsed on a hit) and the count of hits.
 type publicAnswers struct {
-	slugs *lru.Cache[string, string]
+	// slugs is keyed by the request key's hash: a collision only makes a
+	// miss, as the answers on a link's entry are keyed by the whole key.
+	slugs *lru.Cache[uint64, string]
+	seed  maphash.Seed
 	hits  atomic.Uint64
 	// onServed is Deps.OnServed, or nil.
 	onServed func(linkID string, r *http.Request)
 }
 
 func newPublicAnswers(size int, onServed func(string, *http.Request)) *publicAnswers {
-	slugs, _ := lru.New[string, string](2 * size) // only a size below 1 fails; New passes none
-	return &publicAnswers{slugs: slugs, onServed: onServed}
+	slugs, _ := lru.New[uint64, string](2 * size) // only a size below 1 fails; New passes none
+	return &publicAnswers{slugs: slugs, seed: maphash.MakeSeed(), onServed: onServed}
 }
 
 // hitsCounter exposes hits as a metric.
@@ -117,7 +121,7 @@ func (h *handlers) storedGraphQL(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		slug, _ := h.public.slugs.Get(key)
+		slug, _ := h.public.slugs.Get(maphash.String(h.public.seed, key))
 		h.storedAnswer(w, r, slug, key, true, next)
 	})
 }
@@ -208,7 +212,7 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 		a.Body = bytes.Clone(tw.buf) // not the append's spare capacity
 	}
 	if h.Tracking.Keep(e, key, a) && graphQL {
-		h.public.slugs.Add(key, e.Slug())
+		h.public.slugs.Add(maphash.String(h.public.seed, key), e.Slug())
 	}
 }
 
