@@ -2,6 +2,8 @@ package tracking
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"importops/db"
@@ -77,12 +79,24 @@ func (b *batcher) run() {
 		for i, p := range batch {
 			slugs[i] = p.slug
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
-		links, err := b.load(ctx, slugs)
-		cancel()
+		links, err := b.loadSafely(slugs)
 		for _, p := range batch {
 			p.link, p.err = links[p.slug], err
 			close(p.done)
 		}
 	}
+}
+
+// loadSafely runs one statement; a panic (a bug) fails the batch's
+// lookups with an error that carries it and its stack, rather than the
+// process: it runs on no request's goroutine.
+func (b *batcher) loadSafely(slugs []string) (links map[string]*db.PublicLink, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			links, err = nil, fmt.Errorf("public lookup panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	return b.load(ctx, slugs)
 }
