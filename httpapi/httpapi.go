@@ -55,8 +55,10 @@ func New(d Deps) *Handler {
 			d.Tracking.LimitLookups(lookupBudget{h})
 		}
 	}
-	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
-		h.public = newPublicAnswers(d.Config.PublicCacheSize, d.OnServed)
+	if d.Tracking != nil {
+		// Even without a cache (nothing is stored then): OnServed still
+		// sees every public answer.
+		h.public = newPublicAnswers(max(d.Config.PublicCacheSize, 1), d.OnServed)
 	}
 	h.metrics = newMetrics(d)
 	if h.public != nil {
@@ -92,7 +94,7 @@ type handlers struct {
 	Deps
 	limits     *limits // nil when RATE_LIMITS=off
 	metrics    *metrics
-	public     *publicAnswers  // nil without a tracking cache
+	public     *publicAnswers  // nil without a tracking service
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
 	uploads    chan struct{} // a slot per upload body being read
