@@ -249,7 +249,7 @@ func TestStoredPageLookupBudget(t *testing.T) {
 // public answer.
 func TestServedHookWithoutCache(t *testing.T) {
 	var served saServed
-	env := apptest.NewWith(t, testDB, apptest.Options{PublicCacheSize: -1, OnServed: served.hook})
+	env := apptest.NewWith(t, testDB, apptest.Options{PublicCacheSize: -1, Env: map[string]string{"PUBLIC_CACHE_SIZE": "0"}, OnServed: served.hook})
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Uncached Hook Imports", 1)
 	linkID := saLinkID(t, fleet.Slugs[0])
