@@ -2,12 +2,12 @@
 --   LOAD_METHOD  GET or POST (default POST)
 --   LOAD_PATH    the URL path (default: the one wrk was given)
 --   LOAD_BODY    file holding the request body (POST)
---   LOAD_SLUGS   file of slugs, one a line: each request names a random
---                one, "%s" in the URL path or in the body standing for it.
---                Each thread walks its own share of the slugs in a random
---                order, so together they name every slug once before any
---                twice (given as many requests as slugs).
---   LOAD_ORDER   "file": walk the slugs in the file's order instead
+--   LOAD_SLUGS   file of slugs, one a line: each request names one, "%s"
+--                in the URL path or in the body standing for it; each
+--                thread draws from its own share of the slugs
+--   LOAD_ORDER   "file": walk the shares in the file's order, so that
+--                together the threads name every slug once before any
+--                twice; otherwise a uniformly random slug per request
 -- It prints one line of figures for scripts/load (rate, latency
 -- percentiles in microseconds, errors). Answers are checked by
 -- scripts/load, not here: reading every body in Lua would slow the client.
@@ -30,6 +30,7 @@ function setup(thread)
 end
 
 local slugs, n, i = nil, 0, 0
+local os_order = os.getenv("LOAD_ORDER")
 local path_template
 
 function init(args)
@@ -48,13 +49,7 @@ function init(args)
       k = k + 1
     end
     n = #slugs
-    if os.getenv("LOAD_ORDER") ~= "file" then
-      math.randomseed(os.time() * 1000 + thread_id)
-      for j = n, 2, -1 do
-        local r = math.random(j)
-        slugs[j], slugs[r] = slugs[r], slugs[j]
-      end
-    end
+    math.randomseed(os.time() * 1000 + thread_id)
   end
   if method == "POST" then
     wrk.headers["Content-Type"] = "application/json"
@@ -65,8 +60,13 @@ function request()
   if slugs == nil then
     return wrk.format(method, path_template, nil, body_template)
   end
-  i = i % n + 1
-  local slug = slugs[i]
+  local slug
+  if os_order == "file" then
+    i = i % n + 1
+    slug = slugs[i]
+  else
+    slug = slugs[math.random(n)]
+  end
   local path = string.gsub(path_template, "%%s", slug)
   local body = nil
   if body_template then
