@@ -36,9 +36,7 @@ import (
 // helpers
 
 // tlStart starts a server and one organization for a test, then marks the
-// test parallel. apptest.New writes a package-level variable
-// (auth.BcryptCost), so it runs before t.Parallel, while tests are still
-// sequential; afterwards every request of the test has its own org.
+// test parallel; every request of the test has its own org.
 func tlStart(t *testing.T, orgName, country string) (*apptest.Env, apptest.Org) {
 	t.Helper()
 	env := apptest.New(t, testDB)

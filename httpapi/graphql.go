@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -21,6 +22,7 @@ import (
 	"importops/graph"
 	"importops/loaders"
 	"importops/resolvers"
+	"importops/team"
 )
 
 // newGraphQL builds the GraphQL handler: explicit transports, the query
@@ -28,7 +30,10 @@ import (
 func newGraphQL(h *handlers) *handler.Server {
 	d := h.Deps
 	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  resolvers.New(d.Store, d.Media, d.Signer, d.Tracking, d.Config.PublicBaseURL),
+		Resolvers: resolvers.New(d.Store, d.Media, d.Signer, d.Tracking, d.Config.PublicBaseURL, &team.Service{
+			Store: d.Store, Passwords: auth.NewPasswords(d.Config.BcryptCost),
+			StaffAppURL: d.Config.StaffAppURL, Now: time.Now,
+		}),
 		Directives: graph.DirectiveRoot{StaffOnly: staffOnly},
 		Complexity: complexity(),
 	})
