@@ -53,7 +53,12 @@ type Env struct {
 	// Passwords hashes as the server does: at bcrypt's least cost unless
 	// Options.Env sets BCRYPT_COST (tests are not about hashing cost).
 	Passwords *auth.Passwords
+
+	api *httpapi.Handler
 }
+
+// OpenStreams is the number of subscription streams the server has open.
+func (e *Env) OpenStreams() int { return e.api.OpenStreams() }
 
 // Options change how New builds the server.
 type Options struct {
@@ -155,7 +160,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName, Passwords: auth.NewPasswords(cfg.BcryptCost)}
+		ListenerName: listenerName, Passwords: auth.NewPasswords(cfg.BcryptCost), api: handler}
 }
 
 // Server is an Env's HTTP server: the production http.Server

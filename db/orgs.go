@@ -18,6 +18,8 @@ type orgRow struct {
 	Country            string    `db:"country"`
 	SubscriptionStatus string    `db:"subscription_status"`
 	LogoKey            *string   `db:"logo_key"`
+	Language           *string   `db:"language"`
+	TimeZone           *string   `db:"time_zone"`
 	CreatedAt          time.Time `db:"created_at"`
 	UpdatedAt          time.Time `db:"updated_at"`
 }
@@ -27,17 +29,18 @@ func (r orgRow) toDomain() *domain.Organization {
 		ID: r.ID, Name: r.Name, Country: r.Country,
 		SubscriptionStatus: domain.SubscriptionStatus(r.SubscriptionStatus),
 		LogoKey:            r.LogoKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		LanguageSet: r.Language, TimeZoneSet: r.TimeZone,
 	}
 }
 
-const orgColumns = `id, name, country, subscription_status, logo_key, created_at, updated_at`
+const orgColumns = `id, name, country, subscription_status, logo_key, language, time_zone, created_at, updated_at`
 
 const (
 	sqlInsertOrg = `INSERT INTO organizations (name, country, subscription_status)
 		VALUES ($1, $2, 'ACTIVE') RETURNING ` + orgColumns
 	sqlOrgByID          = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
 	sqlSetSubscription  = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
-	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, language = $4, time_zone = $5, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlSetOrgLogo       = `UPDATE organizations SET logo_key = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlOrgByLogoKey     = `SELECT ` + orgColumns + ` FROM organizations WHERE logo_key = $1`
 	sqlOrgForUpdateByID = sqlOrgByID + ` FOR UPDATE`
@@ -120,11 +123,14 @@ func (s *Store) SetSubscription(ctx context.Context, orgID string, status domain
 
 // OrganizationUpdate: nil fields stay as they are.
 type OrganizationUpdate struct {
-	Name    *string
-	Country *string
+	Name     *string
+	Country  *string
+	Language *string
+	TimeZone *string
 }
 
-// UpdateOrganization changes the organization's name or country.
+// UpdateOrganization changes the organization's name, country, language
+// or time zone.
 func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u OrganizationUpdate) (*domain.Organization, error) {
 	if u.Name != nil {
 		if err := domain.ValidateText("name", *u.Name, domain.MaxNameLen); err != nil {
@@ -138,19 +144,39 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		}
 		u.Country = &c
 	}
+	if u.Language != nil {
+		l, err := domain.NormalizeLanguage(*u.Language)
+		if err != nil {
+			return nil, err
+		}
+		u.Language = &l
+	}
+	if u.TimeZone != nil {
+		z, err := domain.NormalizeTimeZone(*u.TimeZone)
+		if err != nil {
+			return nil, err
+		}
+		u.TimeZone = &z
+	}
 	var r orgRow
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &r, sqlOrgForUpdateByID, orgID); err != nil {
 			return notFound(err, "organization")
 		}
-		name, country := r.Name, r.Country
+		name, country, lang, zone := r.Name, r.Country, r.Language, r.TimeZone
 		if u.Name != nil {
 			name = *u.Name
 		}
 		if u.Country != nil {
 			country = *u.Country
 		}
-		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country); err != nil {
+		if u.Language != nil {
+			lang = u.Language
+		}
+		if u.TimeZone != nil {
+			zone = u.TimeZone
+		}
+		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, lang, zone); err != nil {
 			return fmt.Errorf("update organization: %w", err)
 		}
 		return s.notifyPublic(ctx, tx, OrgKey(orgID))

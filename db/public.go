@@ -40,6 +40,8 @@ type PublicLink struct {
 	OrgCountry         string  `db:"country"`
 	SubscriptionStatus string  `db:"subscription_status"`
 	LogoKey            *string `db:"logo_key"`
+	OrgLanguage        *string `db:"language"`
+	OrgTimeZone        *string `db:"time_zone"`
 
 	// The JSON columns, decoded into Hero, Photos and Notes and then
 	// dropped (a cached link keeps only what its answers need).
@@ -73,7 +75,7 @@ type PublicNoteRow struct {
 const sqlPublicLinks = `
 SELECT slug, link_id, organization_id, vehicle_id, show_photo, show_estimated_arrival, show_progress,
        show_customer_notes, expires_at, ended_at, year, make, model, stage, estimated_arrival, vehicle_deleted_at,
-       org_name, country, subscription_status, logo_key, hero, photos, notes
+       org_name, country, subscription_status, logo_key, language, time_zone, hero, photos, notes
   FROM public_links($1)`
 
 // PublicLink returns what the public side needs for slug, or nil when no

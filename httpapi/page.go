@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"net/http"
 
+	"importops/catalog"
 	"importops/domain"
 	"importops/page"
 )
 
 // pageCSP allows the page exactly what it uses: images from its own
-// origin and its one inline stylesheet, by hash. No script, font, frame,
-// form or connection to anything; no other origin.
+// origin, its one inline stylesheet by hash, its one script file from its
+// own origin, and connections to its own origin (the subscription and the
+// refresh). No inline script, font, frame or form; no other origin.
 var pageCSP = "default-src 'none'; img-src 'self'; style-src " + page.StyleSource() +
-	"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // pageHeaders is the one place the customer page's security headers are
 // set; every answer of GET /t/{slug} carries them, whatever its status
@@ -61,23 +63,35 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		writeRateLimited(w, r, wait)
 		return
 	}
+	// A link that does not work names no organization, so its page is in
+	// the language the browser asks for.
+	browserLang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError())
+		w.Write(page.ServerError(browserLang))
 		return
 	}
 	if view == nil {
 		w.WriteHeader(http.StatusNotFound)
-		w.Write(page.NotAvailable())
+		w.Write(page.NotAvailable(browserLang))
 		return
 	}
 	var buf bytes.Buffer
 	if err := page.Render(&buf, view, h.Config.PublicBaseURL); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError())
+		w.Write(page.ServerError(view.Organization.Language))
 		return
 	}
 	w.Write(buf.Bytes())
+}
+
+// pageScript serves the tracking page's script. It holds no data of any
+// link, so it may be cached; an hour keeps a fix from waiting long.
+func pageScript(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(page.Script())
 }

@@ -34,6 +34,7 @@ type Service struct {
 	loads  singleflight.Group
 	reads  batcher
 	budget Budget // nil: lookups are not limited
+	watch  *watchers
 }
 
 // A Budget limits, per client, the lookups that find no available link:
@@ -59,8 +60,13 @@ func NewService(store *db.Store, publicBaseURL string) *Service {
 	s.reads.load = func(ctx context.Context, slugs []string) (map[string]*db.PublicLink, error) {
 		return store.PublicLinks(ctx, slugs)
 	}
+	s.watch = newWatchers(s)
 	return s
 }
+
+// StopWatching ends every stream of Watch, at shutdown; later calls of
+// Watch end at once.
+func (s *Service) StopWatching() { s.watch.close() }
 
 // NewCachedService returns a Service that keeps up to size links in
 // memory (size 0: none, as NewService). The cache stays off — every lookup
@@ -236,6 +242,9 @@ func build(slug string, l *db.PublicLink) *View {
 			Name:    l.OrgName,
 			Country: l.OrgCountry,
 			Locale:  domain.LocaleForCountry(l.OrgCountry),
+
+			Language: domain.EffectiveLanguage(l.OrgLanguage, l.OrgCountry),
+			TimeZone: domain.EffectiveTimeZone(l.OrgTimeZone, l.OrgCountry),
 		},
 		Vehicle: PublicVehicle{
 			Year: l.VehicleYear, Make: l.VehicleMake, Model: l.VehicleModel,
@@ -254,7 +263,7 @@ func build(slug string, l *db.PublicLink) *View {
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
-		v.Progress = NewProgress(domain.Stage(l.Stage))
+		v.Progress = NewProgress(domain.Stage(l.Stage), v.Organization.Language)
 	}
 	if l.ShowEstimatedArrival {
 		v.EstimatedArrival = l.EstimatedArrival

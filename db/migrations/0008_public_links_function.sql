@@ -10,7 +10,7 @@ RETURNS TABLE (
     show_photo boolean, show_estimated_arrival boolean, show_progress boolean, show_customer_notes boolean,
     expires_at timestamptz, ended_at timestamptz,
     year integer, make text, model text, stage text, estimated_arrival date, vehicle_deleted_at timestamptz,
-    org_name text, country char(2), subscription_status text, logo_key text,
+    org_name text, country char(2), subscription_status text, logo_key text, language text, time_zone text,
     hero json, photos json, notes json
 )
 LANGUAGE plpgsql STABLE AS $$
@@ -20,7 +20,7 @@ BEGIN
     SELECT l.slug, l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
            l.show_customer_notes, l.expires_at, l.ended_at,
            v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
-           o.name AS org_name, o.country, o.subscription_status, o.logo_key,
+           o.name AS org_name, o.country, o.subscription_status, o.logo_key, o.language, o.time_zone,
            (SELECT json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
                                      'caption', p.caption, 'width', p.width, 'height', p.height)
               FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,

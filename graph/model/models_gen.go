@@ -71,6 +71,9 @@ type PaymentInput struct {
 type Query struct {
 }
 
+type Subscription struct {
+}
+
 type TrackingLinkOptionsInput struct {
 	ShowPhoto            graphql.Omittable[*bool] `json:"showPhoto,omitempty"`
 	ShowEstimatedArrival graphql.Omittable[*bool] `json:"showEstimatedArrival,omitempty"`
@@ -85,6 +88,10 @@ type TrackingLinkOptionsInput struct {
 type UpdateOrganizationInput struct {
 	Name    graphql.Omittable[*string] `json:"name,omitempty"`
 	Country graphql.Omittable[*string] `json:"country,omitempty"`
+	// A supported language tag; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
+	Language graphql.Omittable[*string] `json:"language,omitempty"`
+	// An IANA zone name; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
+	TimeZone graphql.Omittable[*string] `json:"timeZone,omitempty"`
 }
 
 type UpdateVehicleInput struct {
