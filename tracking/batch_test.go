@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"importops/db"
 )
@@ -15,9 +16,10 @@ import (
 // its own slug's link, or nil.
 func TestBatcherCoalescesConcurrentLookups(t *testing.T) {
 	release := make(chan struct{})
-	var statements atomic.Int32
+	var statements, taken atomic.Int32
 	b := &batcher{load: func(ctx context.Context, slugs []string) (map[string]*db.PublicLink, error) {
 		statements.Add(1)
+		taken.Add(int32(len(slugs)))
 		<-release
 		out := map[string]*db.PublicLink{}
 		for _, s := range slugs {
@@ -45,8 +47,15 @@ func TestBatcherCoalescesConcurrentLookups(t *testing.T) {
 			}
 		})
 	}
-	// Let the first statements start, then everything else queue behind.
-	for statements.Load() < maxInFlight {
+	// Every lookup is in a running statement or queued behind them.
+	for {
+		b.mu.Lock()
+		queued := len(b.pending)
+		b.mu.Unlock()
+		if queued+int(taken.Load()) == n {
+			break
+		}
+		time.Sleep(time.Millisecond)
 	}
 	close(release)
 	wg.Wait()
