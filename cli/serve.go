@@ -34,6 +34,7 @@ type app struct {
 	// with every replica's writes.
 	tracking *tracking.Service
 	listener *tracking.Listener
+	media    media.Storage
 }
 
 func (a *app) Close() error {
@@ -75,7 +76,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Logger:   log,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener}, nil
+		tracking: publicViews, listener: listener, media: storage}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -109,6 +110,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	defer a.sweepMedia(ctx)() // stopped before the database closes
 	return a.listenAndServe(ctx, nil)
 }
 

@@ -34,6 +34,10 @@ type Config struct {
 	// the bucket's endpoint (MinIO and the like, path-style).
 	MediaStore      string
 	MediaS3Endpoint string
+	// SpoolDir is where upload bodies too large for memory are spooled,
+	// one directory per process; empty is importops-spool in the
+	// system's temporary directory.
+	SpoolDir string
 
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -83,6 +87,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.MediaStore = get("MEDIA_STORE", "")
 	c.MediaS3Endpoint = get("MEDIA_S3_ENDPOINT", "")
+	c.SpoolDir = get("SPOOL_DIR", "")
 	if u, err := url.Parse(c.MediaStore); c.MediaStore != "" && (err != nil || u.Scheme != "s3" || u.Host == "") {
 		errs = append(errs, fmt.Sprintf("MEDIA_STORE must be empty (files in MEDIA_DIR) or s3://bucket/prefix, not %q", c.MediaStore))
 	}

@@ -61,7 +61,8 @@ func New(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	h := &handlers{Deps: d, rootFields: map[string]bool{}, uploads: make(chan struct{}, maxConcurrentUploads)}
+	h := &handlers{Deps: d, rootFields: map[string]bool{},
+		uploads: newUploadSlots(maxConcurrentUploads, maxUploadsPerOrg, maxUploadsPerUser)}
 	if d.Config.RateLimits {
 		h.limits = newLimits()
 		if d.Tracking != nil {
@@ -115,7 +116,7 @@ type handlers struct {
 	public     *publicAnswers  // nil without a tracking service
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
-	uploads    chan struct{} // a slot per upload body being read
+	uploads    *uploadSlots // the upload bodies being read
 	readiness  readiness
 	// warnedProxy: the untrusted-proxy warning is logged once.
 	warnedProxy atomic.Bool

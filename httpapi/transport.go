@@ -291,7 +291,7 @@ type multipartTransport struct {
 }
 
 func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	r, release, f := t.h.admitUpload(r)
+	r, release, f := t.h.admitUpload(w, r)
 	if f != nil {
 		requestInfo(r.Context()).setOperation(opRefused, "", string(f.code))
 		if f.code == domain.RateLimited {
