@@ -47,9 +47,6 @@ func openDB(ctx context.Context, cfg config.Config, tp trace.TracerProvider) (*s
 
 // newStore is the store on a pool from openDB.
 func newStore(cfg config.Config, conn *sqlx.DB) *db.Store {
-	if cfg.TransactionPooled() {
-		return db.NewStore(conn, db.BehindTransactionPooler())
-	}
 	return db.NewStore(conn)
 }
 

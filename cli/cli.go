@@ -93,7 +93,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), rest); err != nil {
 			return helpOr(err, stdout)
 		}
-		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
 			return withBufferedLog(stderr, cfg.LogFormat, func(log *slog.Logger) error { return serve(ctx, cfg, log) })
 		})
@@ -101,7 +100,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err := parseFlags(flag.NewFlagSet("demo", flag.ContinueOnError), rest); err != nil {
 			return helpOr(err, stdout)
 		}
-		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
 			return withBufferedLog(stderr, cfg.LogFormat, func(log *slog.Logger) error { return demo(ctx, cfg, log, stdout) })
 		})

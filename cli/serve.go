@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,18 +21,6 @@ import (
 	"importops/telemetry"
 	"importops/tracking"
 )
-
-// serverGCPercent is the server's GOGC unless the environment sets one.
-// Its live heap is a few MB, so at Go's default of 100 the collector runs
-// after every few MB allocated: hundreds of times a second under load.
-// At 400 it runs a quarter as often, for some tens of MB more memory.
-const serverGCPercent = 400
-
-func tuneGC(env func(string) string) {
-	if env("GOGC") == "" {
-		debug.SetGCPercent(serverGCPercent)
-	}
-}
 
 // secretKeySetting is where a generated SECRET_KEY is kept.
 const secretKeySetting = "media_secret_key"

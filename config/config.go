@@ -164,7 +164,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Sprintf("BCRYPT_COST must be %d to %d, not %d", bcrypt.MinCost, bcrypt.MaxCost, c.BcryptCost))
 	}
 	c.DBMaxOpenConns = intVar("DB_MAX_OPEN_CONNS", 20)
-	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", 10)
+	// As many idle as open: a pool that keeps fewer closes and reopens
+	// connections under a steady load (each a new backend).
+	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", c.DBMaxOpenConns)
 	c.DBConnMaxLifetime = durVar("DB_CONN_MAX_LIFETIME", 30*time.Minute)
 	c.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", 20*time.Second)
 	c.PublicCacheSize = intVar("PUBLIC_CACHE_SIZE", 10000)

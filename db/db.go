@@ -29,27 +29,9 @@ import (
 type Store struct {
 	db      *sqlx.DB
 	changes publicChanges
-	public  preparedStmt // sqlPublicLink, the public hot path
-	// unprepared: behind a transaction pooler, where a statement prepared
-	// on one server connection is unknown on the next.
-	unprepared bool
 }
 
-// StoreOption changes how a Store talks to the database.
-type StoreOption func(*Store)
-
-// BehindTransactionPooler makes the Store prepare no statements, for a pool
-// opened with PoolConfig.TransactionPooling (PgBouncer's pool_mode =
-// transaction before 1.21 keeps no prepared statement across transactions).
-func BehindTransactionPooler() StoreOption { return func(s *Store) { s.unprepared = true } }
-
-func NewStore(db *sqlx.DB, opts ...StoreOption) *Store {
-	s := &Store{db: db}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
-}
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
 
 // DB is the underlying pool, for health checks and tests.
 func (s *Store) DB() *sqlx.DB { return s.db }

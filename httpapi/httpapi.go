@@ -76,8 +76,10 @@ func New(d Deps) *Handler {
 	} else {
 		h.streams = newStreams(0, maxStreams)
 	}
-	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
-		h.public = newPublicAnswers(d.Config.PublicCacheSize, d.OnServed)
+	if d.Tracking != nil {
+		// Even without a cache (nothing is stored then): OnServed still
+		// sees every public answer.
+		h.public = newPublicAnswers(max(d.Config.PublicCacheSize, 1), d.OnServed)
 	}
 	if d.Tracer != nil {
 		h.tracer = d.Tracer.Tracer(tracerName)
@@ -119,7 +121,7 @@ type handlers struct {
 	limits     *limits      // nil when RATE_LIMITS=off
 	streams    *streams
 	metrics    *metrics
-	public     *publicAnswers  // nil without a tracking cache
+	public     *publicAnswers  // nil without a tracking service
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
 	uploads    *uploadSlots // the upload bodies being read
