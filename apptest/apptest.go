@@ -31,6 +31,7 @@ import (
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
+	"importops/opens"
 	"importops/tracking"
 )
 
@@ -51,7 +52,13 @@ type Env struct {
 	// Tracking's cache in step (pg_stat_activity), when it is the Env's
 	// own (Options.OwnListener).
 	ListenerName string
+	// Opens counts the server's tracking-link opens (nil with
+	// OPEN_COUNTING=off); flushed every second.
+	Opens *opens.Counter
 }
+
+// TestSecretKey is the secret the Env's server signs URLs with.
+const TestSecretKey = "test-secret-key-test-secret-key!"
 
 // Options change how New builds the server.
 type Options struct {
@@ -136,17 +143,26 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var counter *opens.Counter
+	if cfg.OpenCounting {
+		counter = opens.New(store, logger)
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { counter.Run(ctx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
 		Media:    storage,
-		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
+		Signer:   media.NewSigner([]byte(TestSecretKey)),
 		Tracking: svc,
+		Opens:    counter,
 		Logger:   logger,
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName}
+		ListenerName: listenerName, Opens: counter}
 }
 
 // Server is an Env's HTTP server: the production server (httpserver)

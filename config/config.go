@@ -21,6 +21,8 @@ type Config struct {
 	SecretKey  string
 	Env        string
 	RateLimits bool
+	// OpenCounting counts opens of tracking links (OPEN_COUNTING).
+	OpenCounting bool
 
 	// MediaStore, when set (s3://bucket/prefix), keeps media in an
 	// S3-compatible bucket instead of MediaDir; MediaS3Endpoint overrides
@@ -85,6 +87,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.RateLimits = false
 	default:
 		errs = append(errs, fmt.Sprintf("RATE_LIMITS must be on or off, not %q", v))
+	}
+	switch v := get("OPEN_COUNTING", "on"); v {
+	case "on":
+		c.OpenCounting = true
+	case "off":
+		c.OpenCounting = false
+	default:
+		errs = append(errs, fmt.Sprintf("OPEN_COUNTING must be on or off, not %q", v))
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Sprintf("APP_ENV must be development or production, not %q", c.Env))

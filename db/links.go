@@ -27,6 +27,10 @@ type linkRow struct {
 	CreatedAt            time.Time  `db:"created_at"`
 	UpdatedAt            time.Time  `db:"updated_at"`
 	EndedAt              *time.Time `db:"ended_at"`
+	OpenCount            int        `db:"open_count"`
+	FirstOpenedAt        *time.Time `db:"first_opened_at"`
+	LastOpenedAt         *time.Time `db:"last_opened_at"`
+	VehicleDeletedAt     *time.Time `db:"vehicle_deleted_at"`
 	PhotoIDs             []string   `db:"-"`
 }
 
@@ -41,11 +45,15 @@ func (r linkRow) toDomain() *domain.TrackingLink {
 		ShowProgress: r.ShowProgress, ShowCustomerNotes: r.ShowCustomerNotes,
 		PhotoIDs: ids, ExpiresAt: r.ExpiresAt, CreatedByID: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, EndedAt: r.EndedAt,
+		OpenCount: r.OpenCount, FirstOpenedAt: r.FirstOpenedAt, LastOpenedAt: r.LastOpenedAt,
+		VehicleDeletedAt: r.VehicleDeletedAt,
 	}
 }
 
 const linkColumns = `l.id, l.organization_id, l.vehicle_id, l.slug, l.show_photo, l.show_estimated_arrival,
-	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at`
+	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at,
+	l.open_count, l.first_opened_at, l.last_opened_at,
+	(SELECT v.deleted_at FROM vehicles v WHERE v.id = l.vehicle_id) AS vehicle_deleted_at`
 
 const (
 	sqlInsertLink = `INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
@@ -113,14 +121,18 @@ var errNoActiveLink = domain.Errorf(domain.NotFound, "this vehicle has no active
 // CreateTrackingLink issues the vehicle's link with a new slug. A vehicle
 // with an active link is a CONFLICT; the partial unique index
 // tracking_links_one_active holds that rule even against concurrent calls.
+//
+// A vehicle that is already DELIVERED gets the organization's expiry after
+// delivery (linkExpiryDaysAfterDelivery) unless o gives expiresAt.
 func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID, slug string, o LinkOptions) (*domain.TrackingLink, error) {
-	r := linkRow{ShowPhoto: true, ShowEstimatedArrival: true, ShowProgress: true, ShowCustomerNotes: true}
+	r := defaultLinkOptions()
 	if err := o.applyTo(&r, time.Now()); err != nil {
 		return nil, err
 	}
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
+		v, err := lockVehicle(ctx, tx, orgID, vehicleID)
+		if err != nil {
 			return err
 		}
 		if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
@@ -130,12 +142,26 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 		if err != nil {
 			return err
 		}
+		if v.Stage == domain.StageDelivered && !o.ExpiresAt.Set {
+			if err := expireOnDelivery(ctx, tx, vehicleID); err != nil {
+				return err
+			}
+			if l, err = linkByID(ctx, tx, orgID, l.ID); err != nil {
+				return err
+			}
+		}
 		out = l
 		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
 
+// defaultLinkOptions are a new link's options: everything shown.
+func defaultLinkOptions() linkRow {
+	return linkRow{ShowPhoto: true, ShowEstimatedArrival: true, ShowProgress: true, ShowCustomerNotes: true}
+}
+
+// insertLink inserts a link and its CREATED event, by createdBy.
 func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
 	var r linkRow
 	err := tx.GetContext(ctx, &r, sqlInsertLink, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
@@ -147,6 +173,9 @@ func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string,
 		return nil, fmt.Errorf("insert tracking link: %w", err)
 	}
 	if err := setLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
+		return nil, err
+	}
+	if err := addEvent(ctx, tx, r.ID, domain.EventCreated, createdBy, nil); err != nil {
 		return nil, err
 	}
 	r.PhotoIDs = opts.PhotoIDs
@@ -188,13 +217,16 @@ func activeLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID string) (*lin
 
 // UpdateTrackingLink changes the options of the active link; its slug and
 // URL stay the same.
-func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, vehicleID string, o LinkOptions) (*domain.TrackingLink, error) {
+// An UPDATED event by userID names the options that changed (none: no
+// event).
+func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, userID, vehicleID string, o LinkOptions) (*domain.TrackingLink, error) {
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := activeLink(ctx, tx, orgID, vehicleID)
 		if err != nil {
 			return err
 		}
+		before := *r
 		if err := o.applyTo(r, time.Now()); err != nil {
 			return err
 		}
@@ -213,14 +245,20 @@ func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, vehicleID string,
 			return fmt.Errorf("update tracking link: %w", err)
 		}
 		u.PhotoIDs = ids
+		if changed := changedOptions(before, *r); len(changed) > 0 {
+			if err := addEvent(ctx, tx, r.ID, domain.EventUpdated, &userID, changed); err != nil {
+				return err
+			}
+		}
 		out = u.toDomain()
 		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
 
-// RevokeTrackingLink ends the vehicle's active link at once.
-func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, vehicleID string) (*domain.Vehicle, error) {
+// RevokeTrackingLink ends the vehicle's active link at once (a REVOKED
+// event by userID).
+func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, userID, vehicleID string) (*domain.Vehicle, error) {
 	var out *domain.Vehicle
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := activeLink(ctx, tx, orgID, vehicleID)
@@ -229,6 +267,9 @@ func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, vehicleID string)
 		}
 		if _, err := tx.ExecContext(ctx, sqlEndLink, r.ID, "REVOKED"); err != nil {
 			return fmt.Errorf("revoke tracking link: %w", err)
+		}
+		if err := addEvent(ctx, tx, r.ID, domain.EventRevoked, &userID, nil); err != nil {
+			return err
 		}
 		if out, err = getVehicle(ctx, tx, orgID, vehicleID, sqlVehicle); err != nil {
 			return err
@@ -250,6 +291,9 @@ func (s *Store) RegenerateTrackingLink(ctx context.Context, orgID, userID, vehic
 		// End the old link first: the one-active index allows one at a time.
 		if _, err := tx.ExecContext(ctx, sqlEndLink, old.ID, "REGENERATED"); err != nil {
 			return fmt.Errorf("end old tracking link: %w", err)
+		}
+		if err := addEvent(ctx, tx, old.ID, domain.EventRegenerated, &userID, nil); err != nil {
+			return err
 		}
 		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, *old)
 		if err != nil {

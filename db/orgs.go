@@ -18,6 +18,7 @@ type orgRow struct {
 	Country            string    `db:"country"`
 	SubscriptionStatus string    `db:"subscription_status"`
 	LogoKey            *string   `db:"logo_key"`
+	LinkExpiryDays     *int      `db:"link_expiry_days_after_delivery"`
 	CreatedAt          time.Time `db:"created_at"`
 	UpdatedAt          time.Time `db:"updated_at"`
 }
@@ -27,17 +28,20 @@ func (r orgRow) toDomain() *domain.Organization {
 		ID: r.ID, Name: r.Name, Country: r.Country,
 		SubscriptionStatus: domain.SubscriptionStatus(r.SubscriptionStatus),
 		LogoKey:            r.LogoKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		LinkExpiryDaysAfterDelivery: r.LinkExpiryDays,
 	}
 }
 
-const orgColumns = `id, name, country, subscription_status, logo_key, created_at, updated_at`
+const orgColumns = `id, name, country, subscription_status, logo_key, link_expiry_days_after_delivery,
+	created_at, updated_at`
 
 const (
 	sqlInsertOrg = `INSERT INTO organizations (name, country, subscription_status)
 		VALUES ($1, $2, 'ACTIVE') RETURNING ` + orgColumns
 	sqlOrgByID          = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
 	sqlSetSubscription  = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
-	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, link_expiry_days_after_delivery = $4,
+		updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlSetOrgLogo       = `UPDATE organizations SET logo_key = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlOrgByLogoKey     = `SELECT ` + orgColumns + ` FROM organizations WHERE logo_key = $1`
 	sqlOrgForUpdateByID = sqlOrgByID + ` FOR UPDATE`
@@ -122,6 +126,9 @@ func (s *Store) SetSubscription(ctx context.Context, orgID string, status domain
 type OrganizationUpdate struct {
 	Name    *string
 	Country *string
+	// LinkExpiryDays changes linkExpiryDaysAfterDelivery when Set (nil:
+	// off); existing links keep their expiresAt.
+	LinkExpiryDays domain.Field[*int]
 }
 
 // UpdateOrganization changes the organization's name or country.
@@ -138,19 +145,25 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		}
 		u.Country = &c
 	}
+	if err := domain.ValidateLinkExpiryDays(u.LinkExpiryDays.Value); err != nil {
+		return nil, err
+	}
 	var r orgRow
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &r, sqlOrgForUpdateByID, orgID); err != nil {
 			return notFound(err, "organization")
 		}
-		name, country := r.Name, r.Country
+		name, country, days := r.Name, r.Country, r.LinkExpiryDays
+		if u.LinkExpiryDays.Set {
+			days = u.LinkExpiryDays.Value
+		}
 		if u.Name != nil {
 			name = *u.Name
 		}
 		if u.Country != nil {
 			country = *u.Country
 		}
-		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country); err != nil {
+		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, days); err != nil {
 			return fmt.Errorf("update organization: %w", err)
 		}
 		return s.notifyPublic(ctx, tx, OrgKey(orgID))

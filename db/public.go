@@ -69,28 +69,52 @@ type PublicNoteRow struct {
 
 // The hero photo, picked photos and customer notes come back as JSON
 // columns so that the whole page costs one round trip. Parts whose option
-// is off are not read at all.
+// is off are not read at all. The preview (sqlPreviewLink) reads the same
+// columns with its options given instead of a link's.
+const (
+	publicPhotoJSON = `json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
+                                 'caption', p.caption, 'width', p.width, 'height', p.height)`
+	publicVehicleOrgColumns = `v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
+       o.name AS org_name, o.country, o.subscription_status, o.logo_key`
+	// Completed by the condition that shows notes, then ") AS notes".
+	publicNotesJSONWhere = `(SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
+                                 ORDER BY n.created_at DESC, n.id DESC), '[]')
+          FROM notes n
+         WHERE n.vehicle_id = v.id AND n.scope = 'CUSTOMER' AND `
+)
+
 const sqlPublicLink = `
 SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
        l.show_customer_notes, l.expires_at, l.ended_at,
-       v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
-       o.name AS org_name, o.country, o.subscription_status, o.logo_key,
-       (SELECT json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
-                                 'caption', p.caption, 'width', p.width, 'height', p.height)
+       ` + publicVehicleOrgColumns + `,
+       (SELECT ` + publicPhotoJSON + `
           FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,
-       (SELECT COALESCE(json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key,
-                                 'content_type', p.content_type, 'caption', p.caption,
-                                 'width', p.width, 'height', p.height) ORDER BY lp.position), '[]')
+       (SELECT COALESCE(json_agg(` + publicPhotoJSON + ` ORDER BY lp.position), '[]')
           FROM tracking_link_photos lp JOIN photos p ON p.id = lp.photo_id
          WHERE lp.link_id = l.id) AS photos,
-       (SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
-                                 ORDER BY n.created_at DESC, n.id DESC), '[]')
-          FROM notes n
-         WHERE l.show_customer_notes AND n.vehicle_id = v.id AND n.scope = 'CUSTOMER') AS notes
+       ` + publicNotesJSONWhere + `l.show_customer_notes) AS notes
   FROM tracking_links l
   JOIN vehicles v ON v.id = l.vehicle_id
   JOIN organizations o ON o.id = l.organization_id
  WHERE l.slug = $1`
+
+// sqlPreviewLink is sqlPublicLink for a vehicle and options instead of a
+// link: $1 org, $2 vehicle, $3..$6 showPhoto, showEstimatedArrival,
+// showProgress, showCustomerNotes, $7 expiresAt, $8 the picked photos.
+const sqlPreviewLink = `
+SELECT '' AS link_id, v.organization_id, v.id AS vehicle_id, $3::boolean AS show_photo,
+       $4::boolean AS show_estimated_arrival, $5::boolean AS show_progress, $6::boolean AS show_customer_notes,
+       $7::timestamptz AS expires_at, NULL::timestamptz AS ended_at,
+       ` + publicVehicleOrgColumns + `,
+       (SELECT ` + publicPhotoJSON + `
+          FROM photos p WHERE $3 AND p.id = v.hero_photo_id) AS hero,
+       (SELECT COALESCE(json_agg(` + publicPhotoJSON + ` ORDER BY t.ord), '[]')
+          FROM unnest($8::uuid[]) WITH ORDINALITY AS t(id, ord) JOIN photos p ON p.id = t.id
+         WHERE p.vehicle_id = v.id) AS photos,
+       ` + publicNotesJSONWhere + `$6) AS notes
+  FROM vehicles v
+  JOIN organizations o ON o.id = v.organization_id
+ WHERE v.organization_id = $1 AND v.id = $2 AND v.deleted_at IS NULL`
 
 // PublicLink returns what the public side needs for slug, or nil when no
 // link ever had that slug. It is the public hot path: the statement is
@@ -109,6 +133,11 @@ func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error
 	if err != nil {
 		return nil, fmt.Errorf("load public link: %w", err)
 	}
+	return p.decode()
+}
+
+// decode fills in the parts read as JSON.
+func (p *PublicLink) decode() (*PublicLink, error) {
 	if len(p.HeroJSON) > 0 {
 		p.Hero = new(PublicPhotoRow)
 		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
@@ -121,7 +150,7 @@ func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error
 	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
 		return nil, fmt.Errorf("decode notes: %w", err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // preparedStmt is a statement prepared on the pool on first use and kept

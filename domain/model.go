@@ -20,8 +20,11 @@ type Organization struct {
 	Country            string
 	SubscriptionStatus SubscriptionStatus
 	LogoKey            *string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// LinkExpiryDaysAfterDelivery: a link stops working this many days
+	// after its vehicle reaches DELIVERED; nil: off.
+	LinkExpiryDaysAfterDelivery *int
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
 }
 
 func (o *Organization) Owner() string { return o.ID }
@@ -151,6 +154,12 @@ type TrackingLink struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	EndedAt     *time.Time
+	// Opens by real clients (see the opens package).
+	OpenCount     int
+	FirstOpenedAt *time.Time
+	LastOpenedAt  *time.Time
+	// VehicleDeletedAt is set once the link's vehicle is deleted.
+	VehicleDeletedAt *time.Time
 }
 
 func (l *TrackingLink) Owner() string { return l.OrganizationID }

@@ -15,6 +15,7 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/media"
+	"importops/opens"
 	"importops/tracking"
 )
 
@@ -25,7 +26,9 @@ type Deps struct {
 	Media    media.Storage
 	Signer   *media.Signer
 	Tracking *tracking.Service
-	Logger   *slog.Logger
+	// Opens counts opens of tracking links; nil counts none.
+	Opens  *opens.Counter
+	Logger *slog.Logger
 }
 
 // Handler is the server's root handler.
@@ -69,6 +72,7 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /metrics", h.serveMetrics())
 	mux.Handle("GET /t/{slug}", h.limitPublicLookups(h.trackingPage))
 	mux.Handle("GET /t/{slug}/photos/{photoID}", h.limitPublicLookups(h.publicPhoto))
+	mux.HandleFunc("GET "+tracking.PreviewPrefix+"{payload}", h.previewPage)
 	mux.HandleFunc("GET /media/photos/{photoID}", h.staffPhoto)
 	mux.HandleFunc("GET /media/logos/{key}", h.logo)
 	return &Handler{Handler: h.logRequests(h.limitOverall(mux)), h: h}

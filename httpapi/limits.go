@@ -21,6 +21,7 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/media"
+	"importops/opens"
 )
 
 // The limits of a GraphQL request. A request over any of them is refused
@@ -214,6 +215,8 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 				w = tw
 			}
 		}
+		// A publicTracking answer built on the way counts as an open.
+		r = r.WithContext(opens.WithVisit(r.Context(), h.Opens.Visit(r, info.client)))
 		cw := &codedWriter{ResponseWriter: w, info: info}
 		if f := admitGraphQL(w, r, &cw.tooLarge); f != nil {
 			info.setOperation(opRefused, "", string(f.code))

@@ -3,8 +3,14 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"time"
 
+	"importops/domain"
+	"importops/media"
+
+	"importops/opens"
 	"importops/page"
+	"importops/tracking"
 )
 
 // pageCSP allows the page exactly what it uses: images from its own
@@ -35,7 +41,8 @@ func setPageHeaders(h http.Header) {
 // same availability rule, as the publicTracking query.
 func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 	setPageHeaders(w.Header())
-	view, err := h.Tracking.View(r.Context(), r.PathValue("slug"))
+	ctx := opens.WithVisit(r.Context(), h.Opens.Visit(r, requestInfo(r.Context()).client))
+	view, err := h.Tracking.View(ctx, r.PathValue("slug"))
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -50,6 +57,46 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := page.Render(&buf, view); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write(page.ServerError())
+		return
+	}
+	w.Write(buf.Bytes())
+}
+
+// previewPage is the customer page of a staff preview (trackingPreview's
+// pageUrl): signed with the server's secret, working for at most
+// tracking.PreviewLifetime, with a visible "Preview" marker, the page's
+// strict headers (X-Robots-Tag: noindex among them) and never an open.
+// Anything wrong with it looks like a link that is not available.
+func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
+	setPageHeaders(w.Header())
+	q := r.URL.Query()
+	now := time.Now()
+	_, ok := h.Signer.Verify(r.URL.Path, q.Get("exp"), q.Get("sig"), now)
+	var req tracking.PreviewRequest
+	if ok {
+		req, ok = tracking.ParsePreviewPath(r.URL.Path)
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(page.NotAvailable())
+		return
+	}
+	view, err := h.Tracking.Preview(r.Context(), req.OrganizationID, req.VehicleID, req.Options, func(photoID string) string {
+		return h.Signer.Sign(media.StaffPhotoPath(photoID), now)
+	})
+	if domain.IsCode(err, domain.NotFound) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(page.NotAvailable())
+		return
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		err = page.RenderPreview(&buf, view)
+	}
+	if err != nil {
+		h.Logger.ErrorContext(r.Context(), "preview page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write(page.ServerError())
 		return

@@ -119,6 +119,7 @@ func (h *handlers) servePublic(w http.ResponseWriter, r *http.Request) (_ *http.
 	info := requestInfo(r.Context())
 	if a := h.storedAnswer(key, info.client); a != nil {
 		h.public.hits.Add(1)
+		h.Opens.Visit(r, info.client).Served(a.entry.LinkID())
 		info.setOperation("publicTracking", a.opName, "ok")
 		w.Header()["Content-Type"] = a.contentType
 		w.Write(a.body)

@@ -75,6 +75,8 @@ func (x *Handler) Shortcut(ctx *fasthttp.RequestCtx, body []byte) bool {
 	}
 
 	c.hits.Add(1)
+	h.Opens.NewVisit("POST", string(rh.UserAgent()), string(rh.Peek("Sec-Purpose")), string(rh.Peek("Purpose")), client).
+		Served(a.entry.LinkID())
 	id := requestID(string(rh.Peek("X-Request-Id")))
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	if len(a.contentType) > 0 {

@@ -72,7 +72,19 @@ func ServerError() []byte { return slices.Clone(serverError) }
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
 func Render(w io.Writer, v *tracking.View) error {
-	if err := templates.ExecuteTemplate(w, "tracking", newPageData(v)); err != nil {
+	return render(w, newPageData(v))
+}
+
+// RenderPreview writes the tracking page for v as Render does, with a
+// visible "Preview" marker: what staff see before sending a link.
+func RenderPreview(w io.Writer, v *tracking.View) error {
+	d := newPageData(v)
+	d.Preview = true
+	return render(w, d)
+}
+
+func render(w io.Writer, d pageData) error {
+	if err := templates.ExecuteTemplate(w, "tracking", d); err != nil {
 		return fmt.Errorf("render tracking page: %w", err)
 	}
 	return nil
@@ -95,6 +107,8 @@ func mustRender(name string, n notice) []byte {
 // pageData is the View as the template shows it: formatted for the
 // organization's locale, with URLs made relative to the page's origin.
 type pageData struct {
+	// Preview marks a staff preview (RenderPreview).
+	Preview  bool
 	Lang     string
 	Style    template.CSS
 	OrgName  string

@@ -60,7 +60,9 @@ func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.U
 	if input.Country.IsSet() && country == nil {
 		return nil, domain.Required("country")
 	}
-	return r.store.UpdateOrganization(ctx, v.OrganizationID, db.OrganizationUpdate{Name: name, Country: country})
+	return r.store.UpdateOrganization(ctx, v.OrganizationID, db.OrganizationUpdate{
+		Name: name, Country: country, LinkExpiryDays: field(input.LinkExpiryDaysAfterDelivery),
+	})
 }
 
 // UploadOrganizationLogo is the resolver for the uploadOrganizationLogo field.

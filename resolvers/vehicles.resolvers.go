@@ -56,7 +56,7 @@ func (r *mutationResolver) DeleteVehicle(ctx context.Context, id string) (string
 	if err != nil {
 		return "", err
 	}
-	if err := r.store.DeleteVehicle(ctx, v.OrganizationID, id); err != nil {
+	if err := r.store.DeleteVehicle(ctx, v.OrganizationID, v.UserID, id); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -189,7 +189,7 @@ func (r *noteResolver) Author(ctx context.Context, obj *domain.Note) (*domain.Us
 
 // URL is the resolver for the url field.
 func (r *photoResolver) URL(ctx context.Context, obj *domain.Photo) (string, error) {
-	return r.baseURL + r.signer.Sign("/media/photos/"+obj.ID, r.now()), nil
+	return r.baseURL + r.signer.Sign(media.StaffPhotoPath(obj.ID), r.now()), nil
 }
 
 // Vehicle is the resolver for the vehicle field.

@@ -71,3 +71,11 @@ func record(ctx context.Context, slug string, l *db.PublicLink) {
 		r.add(slug, l)
 	}
 }
+
+// LinkID is the id of the link e was built from, to count its opens.
+func (e Entry) LinkID() string {
+	if e.link == nil {
+		return ""
+	}
+	return e.link.LinkID
+}

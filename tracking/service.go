@@ -11,17 +11,83 @@ import (
 
 	"importops/db"
 	"importops/domain"
+	"importops/opens"
 )
 
-// Available is THE rule for whether a link works: it exists, is not
-// revoked or replaced, has not expired, its vehicle is not deleted, and its
-// organization's subscription is open. Every public path asks this.
+// Facts are what decides whether a link works.
+type Facts struct {
+	EndedAt          *time.Time // revoked, replaced by regenerate, or its vehicle deleted
+	VehicleDeletedAt *time.Time
+	ExpiresAt        *time.Time
+	Subscription     domain.SubscriptionStatus
+}
+
+// Ended reports whether the link is dead for good.
+func (f Facts) Ended() bool { return f.EndedAt != nil || f.VehicleDeletedAt != nil }
+
+// Expired reports whether the link's expiresAt has passed at now.
+func (f Facts) Expired(now time.Time) bool { return f.ExpiresAt != nil && !now.Before(*f.ExpiresAt) }
+
+// State is THE rule for whether a link works: LIVE exactly when it is not
+// revoked or replaced, its vehicle is not deleted, its organization's
+// subscription is open and it has not expired. A link that fails several
+// of these is in the state that lasts longest: ENDED (for good), then
+// SUSPENDED (organization-wide), then EXPIRED.
+func State(f Facts, now time.Time) domain.LinkState {
+	switch {
+	case f.Ended():
+		return domain.LinkEnded
+	case !f.Subscription.IsOpen():
+		return domain.LinkSuspended
+	case f.Expired(now):
+		return domain.LinkExpired
+	default:
+		return domain.LinkLive
+	}
+}
+
+// StateFacts are the per-link fact codes (db.LinkFactsCode) of the links
+// in state want, for an organization whose subscription is sub: how the
+// org-wide list filters by state without a second copy of the rule.
+func StateFacts(want domain.LinkState, sub domain.SubscriptionStatus) []int {
+	codes := []int{}
+	now := time.Now()
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	for _, ended := range []bool{false, true} {
+		for _, expired := range []bool{false, true} {
+			f := Facts{Subscription: sub, ExpiresAt: &future}
+			if ended {
+				f.EndedAt = &now
+			}
+			if expired {
+				f.ExpiresAt = &past
+			}
+			if State(f, now) == want {
+				codes = append(codes, db.LinkFactsCode(ended, expired))
+			}
+		}
+	}
+	return codes
+}
+
+// PublicFacts are the facts of a public lookup.
+func PublicFacts(l *db.PublicLink) Facts {
+	return Facts{
+		EndedAt: l.EndedAt, VehicleDeletedAt: l.VehicleDeletedAt, ExpiresAt: l.ExpiresAt,
+		Subscription: domain.SubscriptionStatus(l.SubscriptionStatus),
+	}
+}
+
+// LinkFacts are the facts of a staff link, whose organization's
+// subscription is sub.
+func LinkFacts(l *domain.TrackingLink, sub domain.SubscriptionStatus) Facts {
+	return Facts{EndedAt: l.EndedAt, VehicleDeletedAt: l.VehicleDeletedAt, ExpiresAt: l.ExpiresAt, Subscription: sub}
+}
+
+// Available reports whether a public lookup's link works now: State is
+// LIVE. Every public path asks this.
 func Available(l *db.PublicLink, now time.Time) bool {
-	return l != nil &&
-		l.EndedAt == nil &&
-		(l.ExpiresAt == nil || now.Before(*l.ExpiresAt)) &&
-		l.VehicleDeletedAt == nil &&
-		domain.SubscriptionStatus(l.SubscriptionStatus).IsOpen()
+	return l != nil && State(PublicFacts(l), now) == domain.LinkLive
 }
 
 // Service answers public lookups by slug.
@@ -92,7 +158,26 @@ func (s *Service) View(ctx context.Context, slug string) (*View, error) {
 	if err != nil || l == nil {
 		return nil, err
 	}
-	return s.build(slug, l), nil
+	opens.Served(ctx, l.LinkID)
+	return s.build(l, s.linkPhotoURL(slug)), nil
+}
+
+// Preview is what the customer would see for the organization's vehicle
+// with options o, whatever the subscription status and whether or not it
+// has a link: the view built as View builds it, with its photos through
+// signed staff URLs (photoURL) since no slug may exist. It reads only and
+// counts no open.
+func (s *Service) Preview(ctx context.Context, orgID, vehicleID string, o db.PreviewOptions, photoURL func(photoID string) string) (*View, error) {
+	l, err := s.store.PreviewLink(ctx, orgID, vehicleID, o)
+	if err != nil {
+		return nil, err
+	}
+	return s.build(l, photoURL), nil
+}
+
+// linkPhotoURL makes the public URLs of the photos shown through slug.
+func (s *Service) linkPhotoURL(slug string) func(photoID string) string {
+	return func(photoID string) string { return s.baseURL + PhotoPath(slug, photoID) }
 }
 
 // PublicPhoto returns the stored photo behind a public photo URL, or nil
@@ -173,8 +258,11 @@ func (s *Service) load(ctx context.Context, slug string) (*db.PublicLink, error)
 	}
 }
 
-func (s *Service) build(slug string, l *db.PublicLink) *View {
+// build is THE code that makes what a customer sees from what the
+// database holds: publicTracking, the page and the preview all use it.
+func (s *Service) build(l *db.PublicLink, photoURL func(photoID string) string) *View {
 	v := &View{
+		LinkID: l.LinkID,
 		Organization: PublicOrganization{
 			Name:    l.OrgName,
 			Country: l.OrgCountry,
@@ -193,7 +281,7 @@ func (s *Service) build(slug string, l *db.PublicLink) *View {
 		v.Organization.LogoURL = &u
 	}
 	if l.ShowPhoto && l.Hero != nil {
-		p := s.publicPhoto(slug, *l.Hero)
+		p := publicPhoto(*l.Hero, photoURL)
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
@@ -208,14 +296,14 @@ func (s *Service) build(slug string, l *db.PublicLink) *View {
 		}
 	}
 	for _, p := range l.Photos {
-		v.Photos = append(v.Photos, s.publicPhoto(slug, p))
+		v.Photos = append(v.Photos, publicPhoto(p, photoURL))
 	}
 	return v
 }
 
-func (s *Service) publicPhoto(slug string, p db.PublicPhotoRow) PublicPhoto {
+func publicPhoto(p db.PublicPhotoRow, photoURL func(photoID string) string) PublicPhoto {
 	return PublicPhoto{
-		ID: p.ID, URL: s.baseURL + PhotoPath(slug, p.ID),
+		ID: p.ID, URL: photoURL(p.ID),
 		Caption: p.Caption, Width: p.Width, Height: p.Height,
 	}
 }

@@ -10,6 +10,9 @@ import (
 // filtered by the link's options. Both publicTracking and the /t/ page
 // render it; it holds no private value by construction.
 type View struct {
+	// LinkID names the link the view was built from, to count its opens;
+	// it is not in the schema (empty for a preview).
+	LinkID           string `json:"-"`
 	Organization     PublicOrganization
 	Vehicle          PublicVehicle
 	HeroPhoto        *PublicPhoto
