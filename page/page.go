@@ -72,7 +72,7 @@ func ServerError() []byte { return slices.Clone(serverError) }
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
 func Render(w io.Writer, v *tracking.View) error {
-	return render(w, newPageData(v))
+	return renderPage(w, newPageData(v))
 }
 
 // RenderPreview writes the tracking page for v as Render does, with a
@@ -80,10 +80,10 @@ func Render(w io.Writer, v *tracking.View) error {
 func RenderPreview(w io.Writer, v *tracking.View) error {
 	d := newPageData(v)
 	d.Preview = true
-	return render(w, d)
+	return renderPage(w, d)
 }
 
-func render(w io.Writer, d pageData) error {
+func renderPage(w io.Writer, d pageData) error {
 	if err := templates.ExecuteTemplate(w, "tracking", d); err != nil {
 		return fmt.Errorf("render tracking page: %w", err)
 	}
