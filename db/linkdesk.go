@@ -35,8 +35,13 @@ const (
 		UPDATE tracking_links SET ended_at = now(), end_reason = 'VEHICLE_DELETED', updated_at = now()
 		 WHERE vehicle_id = $1 AND ended_at IS NULL RETURNING id)
 		INSERT INTO tracking_link_events (link_id, kind, actor_id) SELECT id, 'VEHICLE_DELETED', $2 FROM ended`
-	sqlEventsByLinks = `SELECT e.link_id, e.kind, e.at, e.actor_id, e.changed
+	// Each event with its actor, read in the same statement: a list of
+	// links then costs one statement for all their events and actors.
+	sqlEventsByLinks = `SELECT e.link_id, e.kind, e.at, e.actor_id, e.changed,
+		u.id AS "actor.id", u.organization_id AS "actor.organization_id", u.email AS "actor.email",
+		u.name AS "actor.name", u.role AS "actor.role", u.created_at AS "actor.created_at"
 		FROM tracking_link_events e JOIN tracking_links l ON l.id = e.link_id
+		LEFT JOIN users u ON u.id = e.actor_id AND u.organization_id = l.organization_id
 		WHERE l.organization_id = $1 AND e.link_id = ANY($2) ORDER BY e.at, e.id`
 	sqlLinksByVehicles = `SELECT ` + linkColumns + `,
 		COALESCE((SELECT array_agg(lp.photo_id ORDER BY lp.position) FROM tracking_link_photos lp WHERE lp.link_id = l.id), '{}') AS photo_ids
@@ -70,6 +75,24 @@ const (
 		FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last)
 		WHERE l.id = t.id`
 )
+
+// nullUserRow is a user read through a LEFT JOIN: all NULL when none.
+type nullUserRow struct {
+	ID             *string    `db:"id"`
+	OrganizationID *string    `db:"organization_id"`
+	Email          *string    `db:"email"`
+	Name           *string    `db:"name"`
+	Role           *string    `db:"role"`
+	CreatedAt      *time.Time `db:"created_at"`
+}
+
+func (r nullUserRow) toDomain() *domain.User {
+	if r.ID == nil || r.OrganizationID == nil || r.Email == nil || r.Name == nil || r.Role == nil || r.CreatedAt == nil {
+		return nil
+	}
+	return userRow{ID: *r.ID, OrganizationID: *r.OrganizationID, Email: *r.Email, Name: *r.Name,
+		Role: *r.Role, CreatedAt: *r.CreatedAt}.toDomain()
+}
 
 type linkRowWithPhotos struct {
 	linkRow
@@ -143,6 +166,7 @@ func (s *Store) EventsByLinks(ctx context.Context, orgID string, ids []string) (
 		At      time.Time      `db:"at"`
 		ActorID *string        `db:"actor_id"`
 		Changed pq.StringArray `db:"changed"`
+		Actor   nullUserRow    `db:"actor"`
 	}
 	if err := s.db.SelectContext(ctx, &rows, sqlEventsByLinks, orgID, pq.Array(validIDs(ids))); err != nil {
 		return nil, fmt.Errorf("load link events: %w", err)
@@ -155,6 +179,7 @@ func (s *Store) EventsByLinks(ctx context.Context, orgID string, ids []string) (
 		}
 		out[r.LinkID] = append(out[r.LinkID], domain.LinkEvent{
 			LinkID: r.LinkID, Kind: domain.LinkEventKind(r.Kind), At: r.At, ActorID: r.ActorID, Changed: changed,
+			Actor: r.Actor.toDomain(),
 		})
 	}
 	return out, nil

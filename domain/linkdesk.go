@@ -46,12 +46,13 @@ func (k *LinkEventKind) UnmarshalGQL(v any) error { return unmarshalEnum(k, v, "
 func (k LinkEventKind) MarshalGQL(w io.Writer)    { marshalEnum(w, k) }
 
 // LinkEvent is one entry of a link's history; ActorID is nil when the
-// system did it.
+// system did it, Actor is the user read with it.
 type LinkEvent struct {
 	LinkID  string
 	Kind    LinkEventKind
 	At      time.Time
 	ActorID *string
+	Actor   *User
 	// Changed names the options an UPDATED event changed, in the order of
 	// LinkOptionNames; empty for other kinds.
 	Changed []string

@@ -18,10 +18,6 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
-type TrackingLinkEventResolver interface {
-	Actor(ctx context.Context, obj *domain.LinkEvent) (*domain.User, error)
-}
-
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
@@ -227,7 +223,7 @@ func (ec *executionContext) _TrackingLinkEvent_actor(ctx context.Context, field 
 			return ec.fieldContext_TrackingLinkEvent_actor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrackingLinkEvent().Actor(ctx, obj)
+			return obj.Actor, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *domain.User) graphql.Marshaler {
@@ -241,8 +237,8 @@ func (ec *executionContext) fieldContext_TrackingLinkEvent_actor(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "TrackingLinkEvent",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -435,23 +431,22 @@ func (ec *executionContext) _TrackingLinkEvent(ctx context.Context, sel ast.Sele
 		case "kind":
 			out.Values[i] = ec._TrackingLinkEvent_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "at":
 			out.Values[i] = ec._TrackingLinkEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "actor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrackingLinkEvent_actor(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrackingLinkEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "changed":
 			out.Values[i] = ec._TrackingLinkEvent_changed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -30,7 +30,6 @@ type ResolverRoot interface {
 	Photo() PhotoResolver
 	Query() QueryResolver
 	TrackingLink() TrackingLinkResolver
-	TrackingLinkEvent() TrackingLinkEventResolver
 	Vehicle() VehicleResolver
 }
 

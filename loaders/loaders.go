@@ -327,3 +327,35 @@ func From(ctx context.Context) *Loaders {
 	l, _ := ctx.Value(ctxKey{}).(*Loaders)
 	return l
 }
+
+// LinkFields names what the links of a list will resolve through the
+// loaders.
+type LinkFields struct {
+	Organization, Vehicle, Events, CreatedBy bool
+}
+
+// WarmLinks asks the loaders, at once, for everything f names of every
+// link of a list, without waiting for it. Each link's field resolver then
+// finds its key already asked: one batch per kind, whatever the length of
+// the list and however late the resolvers run (the loaders alone batch
+// only the keys asked within their wait). Keys are asked with Load, in
+// this goroutine: LoadMany would ask each from a goroutine of its own.
+func (l *Loaders) WarmLinks(ctx context.Context, links []*domain.TrackingLink, f LinkFields) {
+	if len(links) == 0 {
+		return
+	}
+	if f.Organization {
+		l.Organization.Load(ctx, links[0].OrganizationID)
+	}
+	for _, lk := range links {
+		if f.Vehicle {
+			l.Vehicle.Load(ctx, lk.VehicleID)
+		}
+		if f.Events {
+			l.LinkEvents.Load(ctx, lk.ID)
+		}
+		if f.CreatedBy && lk.CreatedByID != nil {
+			l.User.Load(ctx, *lk.CreatedByID)
+		}
+	}
+}

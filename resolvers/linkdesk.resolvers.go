@@ -10,7 +10,6 @@ import (
 	"importops/auth"
 	"importops/db"
 	"importops/domain"
-	"importops/graph"
 	"importops/graph/model"
 	"importops/media"
 	"importops/tracking"
@@ -35,6 +34,7 @@ func (r *queryResolver) TrackingLinks(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
+	l.WarmLinks(ctx, page.Links, listedLinkFields(ctx))
 	conn := &model.TrackingLinkConnection{Edges: []model.TrackingLinkEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
 	for i, link := range page.Links {
 		conn.Edges = append(conn.Edges, model.TrackingLinkEdge{Cursor: page.Cursors[i], Node: link})
@@ -139,18 +139,6 @@ func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *domain.Tracki
 	return tracking.QRCodeSVG(r.tracking.LinkURL(obj.Slug))
 }
 
-// Actor is the resolver for the actor field.
-func (r *trackingLinkEventResolver) Actor(ctx context.Context, obj *domain.LinkEvent) (*domain.User, error) {
-	if obj.ActorID == nil {
-		return nil, nil
-	}
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.User.Load(ctx, *obj.ActorID)()
-}
-
 // TrackingLinkHistory is the resolver for the trackingLinkHistory field.
 func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *domain.Vehicle) ([]domain.TrackingLink, error) {
 	_, l, err := staff(ctx)
@@ -167,10 +155,3 @@ func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *domain.V
 	}
 	return out, nil
 }
-
-// TrackingLinkEvent returns graph.TrackingLinkEventResolver implementation.
-func (r *Resolver) TrackingLinkEvent() graph.TrackingLinkEventResolver {
-	return &trackingLinkEventResolver{r}
-}
-
-type trackingLinkEventResolver struct{ *Resolver }
