@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,6 +82,9 @@ type Options struct {
 	Env map[string]string
 	// Logger receives the server's logs; by default they are discarded.
 	Logger *slog.Logger
+	// OnServed is the handler's hook for every public answer served
+	// (httpapi.Deps.OnServed).
+	OnServed func(linkID string, r *http.Request)
 }
 
 // New starts a server on conn (from dbtest.Main). It is closed when t ends.
@@ -157,16 +161,16 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 		Media:    storage,
 		Signer:   media.NewSigner([]byte(TestSecretKey)),
 		Tracking: svc,
-		Opens:    counter,
 		Logger:   logger,
+		OnServed: withOpens(counter, opts.OnServed),
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
 		ListenerName: listenerName, Opens: counter}
 }
 
-// Server is an Env's HTTP server: the production server (httpserver)
-// with its production limits, on a loopback port.
+// Server is an Env's HTTP server: the production http.Server
+// (httpserver) with its production limits, on a loopback port.
 type Server struct {
 	URL     string
 	Handler http.Handler
@@ -178,7 +182,7 @@ type Server struct {
 func (s *Server) Client() *http.Client { return s.client }
 
 func serve(t testing.TB, ln net.Listener, h http.Handler, log *slog.Logger) *Server {
-	srv := httpserver.New(h, httpserver.Defaults(log))
+	srv := httpserver.New(h, log)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
@@ -186,10 +190,10 @@ func serve(t testing.TB, ln net.Listener, h http.Handler, log *slog.Logger) *Ser
 		transport.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := httpserver.Shutdown(ctx, srv); err != nil {
 			t.Errorf("server shutdown: %v", err)
 		}
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("server: %v", err)
 		}
 	})
@@ -428,4 +432,20 @@ func randomHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// withOpens is the server's hook for public answers: the open counter,
+// then the test's own hook.
+func withOpens(c *opens.Counter, next func(string, *http.Request)) func(string, *http.Request) {
+	count := c.Hook(httpapi.ClientAddr)
+	switch {
+	case count == nil:
+		return next
+	case next == nil:
+		return count
+	}
+	return func(linkID string, r *http.Request) {
+		count(linkID, r)
+		next(linkID, r)
+	}
 }

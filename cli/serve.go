@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -91,7 +92,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Media:    storage,
 		Signer:   media.NewSigner(key),
 		Tracking: publicViews,
-		Opens:    counter,
+		OnServed: counter.Hook(httpapi.ClientAddr),
 		Logger:   log,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
@@ -141,7 +142,7 @@ func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.ListenAddr, err)
 	}
-	srv := httpserver.New(a.handler, httpserver.Defaults(a.log))
+	srv := httpserver.New(a.handler, a.log)
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -174,10 +175,10 @@ func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := httpserver.Shutdown(shutdownCtx, srv); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
-	if err := <-errc; err != nil {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
 	a.log.Info("stopped")

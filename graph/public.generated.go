@@ -17,6 +17,13 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type PublicOrganizationResolver interface {
+	LogoURL(ctx context.Context, obj *tracking.PublicOrganization) (*string, error)
+}
+type PublicPhotoResolver interface {
+	URL(ctx context.Context, obj *tracking.PublicPhoto) (string, error)
+}
+
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
@@ -250,7 +257,7 @@ func (ec *executionContext) _PublicOrganization_logoUrl(ctx context.Context, fie
 			return ec.fieldContext_PublicOrganization_logoUrl(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LogoURL, nil
+			return ec.Resolvers.PublicOrganization().LogoURL(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -261,7 +268,7 @@ func (ec *executionContext) _PublicOrganization_logoUrl(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicOrganization_logoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicOrganization", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PublicOrganization", field, true, true, "String")
 }
 
 func (ec *executionContext) _PublicOrganization_country(ctx context.Context, field graphql.CollectedField, obj *tracking.PublicOrganization) (ret graphql.Marshaler) {
@@ -319,7 +326,7 @@ func (ec *executionContext) _PublicPhoto_url(ctx context.Context, field graphql.
 			return ec.fieldContext_PublicPhoto_url(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.URL, nil
+			return ec.Resolvers.PublicPhoto().URL(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -330,7 +337,7 @@ func (ec *executionContext) _PublicPhoto_url(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PublicPhoto_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicPhoto", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PublicPhoto", field, true, true, "String")
 }
 
 func (ec *executionContext) _PublicPhoto_caption(ctx context.Context, field graphql.CollectedField, obj *tracking.PublicPhoto) (ret graphql.Marshaler) {
@@ -882,22 +889,23 @@ func (ec *executionContext) _PublicOrganization(ctx context.Context, sel ast.Sel
 		case "name":
 			out.Values[i] = ec._PublicOrganization_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "logoUrl":
-			out.Values[i] = ec._PublicOrganization_logoUrl(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PublicOrganization_logoUrl(ctx, field, obj)
+				})
 		case "country":
 			out.Values[i] = ec._PublicOrganization_country(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "locale":
 			out.Values[i] = ec._PublicOrganization_locale(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -928,24 +936,25 @@ func (ec *executionContext) _PublicPhoto(ctx context.Context, sel ast.SelectionS
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PublicPhoto")
 		case "url":
-			out.Values[i] = ec._PublicPhoto_url(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PublicPhoto_url(ctx, field, obj)
+				})
 		case "caption":
 			out.Values[i] = ec._PublicPhoto_caption(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "width":
 			out.Values[i] = ec._PublicPhoto_width(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "height":
 			out.Values[i] = ec._PublicPhoto_height(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -28,6 +28,8 @@ type ResolverRoot interface {
 	Note() NoteResolver
 	Organization() OrganizationResolver
 	Photo() PhotoResolver
+	PublicOrganization() PublicOrganizationResolver
+	PublicPhoto() PublicPhotoResolver
 	Query() QueryResolver
 	TrackingLink() TrackingLinkResolver
 	Vehicle() VehicleResolver

@@ -15,7 +15,6 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/media"
-	"importops/opens"
 	"importops/tracking"
 )
 
@@ -26,9 +25,12 @@ type Deps struct {
 	Media    media.Storage
 	Signer   *media.Signer
 	Tracking *tracking.Service
-	// Opens counts opens of tracking links; nil counts none.
-	Opens  *opens.Counter
-	Logger *slog.Logger
+	Logger   *slog.Logger
+	// OnServed, when set, is called for every public answer served for a
+	// link — the tracking page, or an anonymous publicTracking query that
+	// found an available link — from the stored answers or not, after it
+	// was written, on the request's goroutine: keep it cheap.
+	OnServed func(linkID string, r *http.Request)
 }
 
 // Handler is the server's root handler.
@@ -49,15 +51,18 @@ func New(d Deps) *Handler {
 	h := &handlers{Deps: d, rootFields: map[string]bool{}, uploads: make(chan struct{}, maxConcurrentUploads)}
 	if d.Config.RateLimits {
 		h.limits = newLimits()
+		if d.Tracking != nil {
+			d.Tracking.LimitLookups(lookupBudget{h})
+		}
 	}
 	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
-		h.public = newPublicCache(d.Config.PublicCacheSize)
+		h.public = newPublicAnswers(d.Config.PublicCacheSize, d.OnServed)
 	}
 	h.metrics = newMetrics(d)
 	if h.public != nil {
 		h.metrics.registry.MustRegister(h.public.hitsCounter())
 	}
-	gql := h.guardGraphQL(newGraphQL(h))
+	gql := h.storedGraphQL(h.guardGraphQL(newGraphQL(h)))
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", gql)
@@ -70,19 +75,25 @@ func New(d Deps) *Handler {
 	})
 	mux.HandleFunc("GET /readyz", h.ready)
 	mux.Handle("GET /metrics", h.serveMetrics())
-	mux.Handle("GET /t/{slug}", h.limitPublicLookups(h.trackingPage))
-	mux.Handle("GET /t/{slug}/photos/{photoID}", h.limitPublicLookups(h.publicPhoto))
-	mux.HandleFunc("GET "+tracking.PreviewPrefix+"{payload}", h.previewPage)
+	mux.Handle("GET /t/{slug}", pageHeaders(h.storedPage(http.HandlerFunc(h.trackingPage))))
+	mux.HandleFunc("GET /t/{slug}/photos/{photoID}", h.publicPhoto)
+	mux.Handle("GET "+tracking.PreviewPrefix+"{payload}", pageHeaders(http.HandlerFunc(h.previewPage)))
 	mux.HandleFunc("GET /media/photos/{photoID}", h.staffPhoto)
 	mux.HandleFunc("GET /media/logos/{key}", h.logo)
-	return &Handler{Handler: h.logRequests(h.limitOverall(mux)), h: h}
+	return &Handler{Handler: h.chain(mux), h: h}
+}
+
+// chain is the one chain of middleware every request takes, around the
+// routes.
+func (h *handlers) chain(routes http.Handler) http.Handler {
+	return h.logRequests(h.limitOverall(bodyDeadlines(routes)))
 }
 
 type handlers struct {
 	Deps
 	limits     *limits // nil when RATE_LIMITS=off
 	metrics    *metrics
-	public     *publicCache    // nil without a tracking cache
+	public     *publicAnswers  // nil without a tracking cache
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
 	uploads    chan struct{} // a slot per upload body being read

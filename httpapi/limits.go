@@ -21,7 +21,6 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/media"
-	"importops/opens"
 )
 
 // The limits of a GraphQL request. A request over any of them is refused
@@ -196,27 +195,11 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// guardGraphQL answers an anonymous publicTracking request from the
-// public cache when it can (servePublic), otherwise admits the GraphQL
-// request (admitGraphQL), watches what gqlgen answers (codedWriter) and
-// keeps a cacheable answer (storePublic).
+// guardGraphQL admits the GraphQL request (admitGraphQL) and watches
+// what gqlgen answers (codedWriter).
 func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := requestInfo(r.Context())
-		var miss *publicMiss
-		var tw *teeWriter
-		if h.public != nil {
-			var served bool
-			if r, miss, served = h.servePublic(w, r); served {
-				return
-			}
-			if miss != nil {
-				tw = &teeWriter{ResponseWriter: w}
-				w = tw
-			}
-		}
-		// A publicTracking answer built on the way counts as an open.
-		r = r.WithContext(opens.WithVisit(r.Context(), h.Opens.Visit(r, info.client)))
 		cw := &codedWriter{ResponseWriter: w, info: info}
 		if f := admitGraphQL(w, r, &cw.tooLarge); f != nil {
 			info.setOperation(opRefused, "", string(f.code))
@@ -242,9 +225,6 @@ func (h *handlers) guardGraphQL(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(cw, r)
 		cw.finish()
-		if miss != nil {
-			h.storePublic(miss, tw)
-		}
 	})
 }
 

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -101,8 +103,29 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Flush and Hijack are the real writer's: gqlgen's transports assert
+// http.Flusher (Server-Sent Events) and http.Hijacker (WebSocket) on the
+// writer they are given, and every wrapper in the chain passes them on.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	flush(w.ResponseWriter)
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// flush flushes w, or the writer it wraps; a writer that cannot flush
+// sends everything when the handler returns anyway.
+func flush(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }
 
 // logRequests writes one line per request and records its metrics. The
 // line names the route's pattern, never its path: the path of /t/ and

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"importops/domain"
 	"importops/media"
 )
 
@@ -54,6 +55,11 @@ func (h *handlers) publicPhoto(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.Tracking.PublicPhoto(r.Context(), r.PathValue("slug"), r.PathValue("photoID"))
+	if domain.IsCode(err, domain.RateLimited) {
+		_, _, _, wait := requestInfo(r.Context()).snapshot()
+		writeRateLimited(w, r, wait)
+		return
+	}
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "public photo", "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -7,8 +7,6 @@ import (
 
 	"importops/domain"
 	"importops/media"
-
-	"importops/opens"
 	"importops/page"
 	"importops/tracking"
 )
@@ -19,10 +17,17 @@ import (
 var pageCSP = "default-src 'none'; img-src 'self'; style-src " + page.StyleSource() +
 	"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// setPageHeaders is the one place the customer page's security headers are
-// set; every answer of GET /t/{slug} carries them, whatever its status.
-// The URL is a capability: it must not leak through Referer, be indexed,
-// or be kept in a shared cache.
+// pageHeaders is the one place the customer page's security headers are
+// set; every answer of GET /t/{slug} carries them, whatever its status
+// and whether it was stored or rendered. The URL is a capability: it must
+// not leak through Referer, be indexed, or be kept in a shared cache.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setPageHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
 func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
@@ -40,9 +45,12 @@ func setPageHeaders(h http.Header) {
 // trackingPage renders the customer's page from the same View, through the
 // same availability rule, as the publicTracking query.
 func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header())
-	ctx := opens.WithVisit(r.Context(), h.Opens.Visit(r, requestInfo(r.Context()).client))
-	view, err := h.Tracking.View(ctx, r.PathValue("slug"))
+	view, err := h.Tracking.View(r.Context(), r.PathValue("slug"))
+	if domain.IsCode(err, domain.RateLimited) {
+		_, _, _, wait := requestInfo(r.Context()).snapshot()
+		writeRateLimited(w, r, wait)
+		return
+	}
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -55,7 +63,7 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := page.Render(&buf, view); err != nil {
+	if err := page.Render(&buf, view, h.Config.PublicBaseURL); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write(page.ServerError())
@@ -70,7 +78,6 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 // strict headers (X-Robots-Tag: noindex among them) and never an open.
 // Anything wrong with it looks like a link that is not available.
 func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header())
 	q := r.URL.Query()
 	now := time.Now()
 	_, ok := h.Signer.Verify(r.URL.Path, q.Get("exp"), q.Get("sig"), now)
@@ -93,7 +100,7 @@ func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err == nil {
-		err = page.RenderPreview(&buf, view)
+		err = page.RenderPreview(&buf, view, h.Config.PublicBaseURL)
 	}
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "preview page", "error", err)

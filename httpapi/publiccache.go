@@ -1,154 +1,232 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"mime"
+	"net"
 	"net/http"
-	"net/netip"
-	"sync"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"importops/tracking"
 )
 
-// publicCache keeps the answers of anonymous publicTracking requests as
-// the bytes the normal path wrote, so that a page refreshed by many
-// customers costs neither GraphQL execution nor marshalling.
+// The stored-answer layer: warm public answers — the customer page
+// GET /t/{slug} and anonymous publicTracking queries (POST and GET) — are
+// served as the bytes the normal path wrote for the same request, so a
+// page refreshed by many customers costs neither a lookup, GraphQL
+// execution nor rendering. It is a route's middleware like any other:
+// request ids, logging, rate limits and metrics see a hit exactly as a
+// miss, before and after it.
 //
 // Why serving them is safe — byte for byte what the normal path would
 // answer now:
+//   - The bytes live on the tracking cache's entry of the link they were
+//     rendered from (tracking.Service.Keep), so whatever drops or replaces
+//     that link (a write here, NOTIFY from another replica, the listener
+//     going down, eviction) drops them; Stored checks availability
+//     (expiry) on every read.
 //   - The key is the whole request as far as it can change the answer:
-//     the Accept header (gqlgen's content type) and the exact JSON body
-//     (query, operationName, variables, extensions — a persisted query's
-//     hash included). Only POST application/json requests without an
-//     Authorization header are looked up or stored: a staff request never
-//     touches it.
-//   - Only a success is stored: status 200, no error, a query whose one
-//     root field is publicTracking, whose one lookup found an available
-//     link. A null (unknown, revoked, expired, locked, deleted) is never
-//     stored, so it is never answered from here.
-//   - Each answer is tagged with the tracking cache's Entry it was built
-//     from (the very link object). An answer is served only while
-//     tracking.Service.Current says a lookup would use that same link and
-//     Available holds for it now: any invalidation (a write here, NOTIFY
-//     from another replica, the listener going down) replaces or drops the
-//     link, and expiry is checked on every read. Otherwise the request
-//     takes the normal path, which renders and stores a fresh answer.
-//   - Rate limits hold: the overall limit runs before this; a client out
-//     of failed-lookup budget is not served here but refused by the normal
-//     path; a hit is a successful lookup and spends nothing, as there.
-//   - Logs and metrics see a hit as the normal path's success
-//     (operation publicTracking, outcome ok), and it counts as a hit of
-//     the tracking cache.
-type publicCache struct {
-	mu       sync.Mutex
-	answers  map[string]*publicAnswer
-	bytes    int
-	maxCount int
-
-	hits atomic.Uint64 // requests answered from here
-}
-
-type publicAnswer struct {
-	entry       tracking.Entry
-	contentType []string // shared by every response: never appended to
-	opName      string
-	body        []byte
-	size        int // of key and body
-}
+//     for GraphQL the method, the Accept header (gqlgen's content type)
+//     and the exact body or query string (query, operationName,
+//     variables, extensions — a persisted query's hash included); for
+//     the page, which depends on its slug alone, the route. Only
+//     requests without an Authorization header are looked up or stored:
+//     a staff request never touches it.
+//   - Only a success is stored: status 200 from exactly one lookup of an
+//     available link, and for GraphQL a query whose one root field is
+//     publicTracking answered without error. A null (unknown, revoked,
+//     expired, locked, deleted) is never stored.
+//   - A client out of failed-lookup budget is not served (Stored asks the
+//     budget) and the normal path refuses it; a hit spends nothing, as a
+//     successful lookup there.
 
 const (
-	// maxPublicRequest bounds the key (Accept and body) of a cacheable
-	// request; the customer page's query is about 500 bytes.
+	// maxPublicRequest bounds the key (Accept and body or query string)
+	// of a cacheable GraphQL request; the customer page's query is about
+	// 500 bytes.
 	maxPublicRequest = 4 << 10
-	// maxPublicAnswer bounds one stored answer, maxPublicBytes them all.
-	maxPublicAnswer = 64 << 10
-	maxPublicBytes  = 32 << 20
+	// pageKey is the page's answer on a link's entry.
+	pageKey = "page"
 )
 
-func newPublicCache(maxCount int) *publicCache {
-	return &publicCache{answers: make(map[string]*publicAnswer), maxCount: maxCount}
+// publicAnswers is the layer's own state: the slug each GraphQL request
+// key was answered for (the request names it in its body, which is not
+// parsed on a hit) and the count of hits.
+type publicAnswers struct {
+	slugs *lru.Cache[string, string]
+	hits  atomic.Uint64
+	// onServed is Deps.OnServed, or nil.
+	onServed func(linkID string, r *http.Request)
+}
+
+func newPublicAnswers(size int, onServed func(string, *http.Request)) *publicAnswers {
+	slugs, _ := lru.New[string, string](2 * size) // only a size below 1 fails; New passes none
+	return &publicAnswers{slugs: slugs, onServed: onServed}
 }
 
 // hitsCounter exposes hits as a metric.
-func (c *publicCache) hitsCounter() prometheus.Collector {
+func (p *publicAnswers) hitsCounter() prometheus.Collector {
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "importops_public_answer_hits_total",
-		Help: "Anonymous publicTracking requests answered with a stored answer (each also counts as a public cache hit).",
-	}, func() float64 { return float64(c.hits.Load()) })
+		Help: "Public answers (the tracking page, anonymous publicTracking) served from the stored answers (each also counts as a public cache hit).",
+	}, func() float64 { return float64(p.hits.Load()) })
 }
 
-// keyBufs are the buffers requests' keys are read into.
-var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// publicMiss is a cacheable request on its way through the normal path.
-type publicMiss struct {
-	key      []byte
-	rec      *tracking.Recorder
-	approved bool // by noteResponse: a publicTracking query answered without error
-	opName   string
+// served is THE place where a public answer for a link was served to r,
+// from the stored answers or not: the page, or an anonymous publicTracking
+// query (see storedAnswer). It runs on the request's goroutine after the
+// answer was written; keep it cheap.
+func (p *publicAnswers) served(linkID string, r *http.Request) {
+	if p.onServed != nil {
+		p.onServed(linkID, r)
+	}
 }
 
-// servePublic answers r from the cache when it can (served). Otherwise it
-// hands back the request to serve normally — its body restored — and,
-// for a cacheable one, the miss to store the answer of (storePublic).
-func (h *handlers) servePublic(w http.ResponseWriter, r *http.Request) (_ *http.Request, miss *publicMiss, served bool) {
-	if r.Method != http.MethodPost || len(r.Header["Authorization"]) != 0 ||
-		r.ContentLength <= 0 || r.ContentLength > maxPublicRequest || !isJSON(r.Header.Get("Content-Type")) {
-		return r, nil, false
+// storedPage serves the page's stored answer for its slug, or has next
+// render it and keeps what it rendered.
+func (h *handlers) storedPage(next http.Handler) http.Handler {
+	if h.public == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.storedAnswer(w, r, r.PathValue("slug"), pageKey, false, next)
+	})
+}
+
+// storedGraphQL serves a stored answer for an anonymous GraphQL request
+// that may be publicTracking, or has next answer it and keeps the answer.
+func (h *handlers) storedGraphQL(next http.Handler) http.Handler {
+	if h.public == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := graphQLKey(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		slug, _ := h.public.slugs.Get(key)
+		h.storedAnswer(w, r, slug, key, true, next)
+	})
+}
+
+// graphQLKey is the key of an anonymous GraphQL request that may be
+// answered from the stored answers; ok is false for any other. A POST's
+// body is read, and put back for the handlers after this.
+func graphQLKey(r *http.Request) (key string, ok bool) {
+	if len(r.Header["Authorization"]) != 0 || len(r.Header["Upgrade"]) != 0 {
+		return "", false
 	}
 	accept := r.Header.Get("Accept")
-	if len(accept)+1+int(r.ContentLength) > maxPublicRequest {
-		return r, nil, false
+	if strings.Contains(accept, "text/event-stream") {
+		return "", false // a stream, never one stored answer
 	}
-	bp := keyBufs.Get().(*[]byte)
-	key := append(append((*bp)[:0], accept...), 0) // no header holds a NUL
-	key = append(key, make([]byte, r.ContentLength)...)
-	body := key[len(accept)+1:]
-	if n, err := io.ReadFull(r.Body, body); err != nil {
-		// Let the normal path read the rest and answer the error.
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body[:n]), r.Body))
-		return r, nil, false
+	switch r.Method {
+	case http.MethodGet:
+		if len(accept)+1+len(r.URL.RawQuery) > maxPublicRequest {
+			return "", false
+		}
+		// No header holds a NUL, so the parts cannot run together.
+		return "G" + accept + "\x00" + r.URL.RawQuery, true
+	case http.MethodPost:
+		n := r.ContentLength
+		if n <= 0 || int64(len(accept))+1+n > maxPublicRequest || !isJSON(r.Header.Get("Content-Type")) {
+			return "", false
+		}
+		buf := make([]byte, 0, 2+len(accept)+int(n))
+		buf = append(append(append(buf, 'P'), accept...), 0)
+		body := buf[len(buf) : len(buf)+int(n)]
+		read, err := io.ReadFull(r.Body, body)
+		if err == nil {
+			// Read on to the body's end, which lifts its read deadline and
+			// lets net/http watch the connection for a client going away.
+			var end [1]byte
+			if _, err = r.Body.Read(end[:]); err == io.EOF {
+				err = nil
+			}
+		}
+		if err != nil {
+			// Let the normal path read the rest and answer the error.
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body[:read]), r.Body))
+			return "", false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return string(buf[:len(buf)+int(n)]), true
 	}
-	info := requestInfo(r.Context())
-	if a := h.storedAnswer(key, info.client); a != nil {
-		h.public.hits.Add(1)
-		h.Opens.Visit(r, info.client).Served(a.entry.LinkID())
-		info.setOperation("publicTracking", a.opName, "ok")
-		w.Header()["Content-Type"] = a.contentType
-		w.Write(a.body)
-		*bp = key
-		keyBufs.Put(bp)
-		return r, nil, true
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	ctx, rec := tracking.Record(r.Context())
-	miss = &publicMiss{key: key, rec: rec}
-	info.setPublicMiss(miss)
-	return r.WithContext(ctx), miss, false
+	return "", false
 }
 
-// storedAnswer is the answer stored for key that may be served to client
-// now, or nil: a client out of failed-lookup budget is left to the normal
-// path, which refuses it, and the answer's link must still be current and
-// available. A stale answer is dropped.
-func (h *handlers) storedAnswer(key []byte, client netip.Addr) *publicAnswer {
-	c := h.public
-	a := c.get(key)
-	if a == nil || (h.limits != nil && !h.limits.publicMisses.canSpend(limitKey(client))) {
-		return nil
+// storedAnswer serves the answer stored under key for slug's link when
+// there is one to serve now; otherwise next answers r, and its answer is
+// kept when it is a public answer of one available link.
+func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, key string, graphQL bool, next http.Handler) {
+	info := requestInfo(r.Context())
+	if slug != "" {
+		if a, linkID, ok := h.Tracking.Stored(r.Context(), slug, key); ok {
+			h.public.hits.Add(1)
+			if graphQL {
+				info.setOperation("publicTracking", a.Name, "ok")
+			}
+			writeAnswer(w, a)
+			h.public.served(linkID, r)
+			return
+		}
 	}
-	if !h.Tracking.Current(a.entry) {
-		c.drop(string(key), a)
-		return nil
+	ctx, rec := tracking.Record(r.Context())
+	miss := &publicMiss{}
+	if graphQL {
+		info.setPublicMiss(miss)
 	}
-	return a
+	tw := &teeWriter{ResponseWriter: w}
+	next.ServeHTTP(tw, r.WithContext(ctx))
+
+	e, ok := rec.Only()
+	if !ok || tw.status != http.StatusOK || (graphQL && !miss.isApproved()) {
+		return
+	}
+	h.public.served(e.LinkID(), r)
+	if tw.over {
+		return
+	}
+	a := &tracking.Answer{ContentType: tw.Header().Get("Content-Type"), Body: tw.buf, Name: miss.name()}
+	if h.Tracking.Keep(e, key, a) && graphQL {
+		h.public.slugs.Add(key, e.Slug())
+	}
+}
+
+// writeAnswer sends a stored answer; it was a 200.
+func writeAnswer(w http.ResponseWriter, a *tracking.Answer) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.ContentType)
+	// What a GET would send, also for HEAD.
+	hdr.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	w.Write(a.Body)
+}
+
+// publicMiss is a GraphQL request the stored answers may keep the answer
+// of, on its way through the normal path; noteResponse approves it.
+type publicMiss struct {
+	approved atomic.Bool // a publicTracking query answered without error
+	opName   atomic.Pointer[string]
+}
+
+func (m *publicMiss) isApproved() bool { return m.approved.Load() }
+
+func (m *publicMiss) name() string {
+	if p := m.opName.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // approvePublic marks the request's answer as cacheable when it is a
@@ -165,59 +243,8 @@ func approvePublic(ctx context.Context, label, name string, resp *graphql.Respon
 		resp.HasNext != nil || resp.Label != "" || resp.Path != nil || resp.Data == nil {
 		return
 	}
-	m.approved, m.opName = true, name
-}
-
-// storePublic keeps the answer of a miss the normal path wrote (tw), if
-// approved, answered 200 in full, from exactly one lookup of an available
-// link, while the tracking cache is in use.
-func (h *handlers) storePublic(m *publicMiss, tw *teeWriter) {
-	e, ok := m.rec.Only()
-	if !m.approved || !ok || tw.status != http.StatusOK || tw.over || !h.Tracking.Caching() {
-		return
-	}
-	ct := tw.Header()["Content-Type"]
-	a := &publicAnswer{
-		entry: e, contentType: ct[:len(ct):len(ct)], opName: m.opName,
-		body: tw.buf, size: len(m.key) + len(tw.buf),
-	}
-	h.public.put(string(m.key), a)
-}
-
-// get is the answer stored for key, or nil.
-func (c *publicCache) get(key []byte) *publicAnswer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.answers[string(key)]
-}
-
-func (c *publicCache) put(key string, a *publicAnswer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.answers[key]; old != nil {
-		c.bytes -= old.size
-		delete(c.answers, key)
-	}
-	// Full: drop answers at random (map order), stale ones went already.
-	for k, old := range c.answers {
-		if len(c.answers) < c.maxCount && c.bytes+a.size <= maxPublicBytes {
-			break
-		}
-		c.bytes -= old.size
-		delete(c.answers, k)
-	}
-	c.answers[key] = a
-	c.bytes += a.size
-}
-
-// drop removes a's key if it still holds a.
-func (c *publicCache) drop(key string, a *publicAnswer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.answers[key] == a {
-		c.bytes -= a.size
-		delete(c.answers, key)
-	}
+	m.opName.Store(&name)
+	m.approved.Store(true)
 }
 
 func isJSON(contentType string) bool {
@@ -227,6 +254,10 @@ func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "application/json"
 }
+
+// maxPublicAnswer bounds the copy teeWriter keeps; the tracking cache
+// keeps no larger answer either.
+const maxPublicAnswer = 64 << 10
 
 // teeWriter keeps a copy of what the normal path answers a cacheable
 // request, up to maxPublicAnswer bytes.
@@ -254,6 +285,19 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 		w.over = true
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what was written so far: the answer is a stream, not one
+// to keep.
+func (w *teeWriter) Flush() {
+	w.over = true
+	flush(w.ResponseWriter)
+}
+
+// Hijack hands the connection over: nothing to keep either.
+func (w *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.over = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the real writer.

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"importops/domain"
-	"importops/tracking"
 )
 
 // The budgets. Each is a token bucket per key: burst units at first, one
@@ -185,29 +184,31 @@ func (h *handlers) limitOverall(next http.Handler) http.Handler {
 	})
 }
 
-// limitPublicLookups guards GET /t/{slug} and its photos: a client over
-// its budget of failed lookups is refused before the lookup runs, and an
-// answer of 404 spends a unit.
-func (h *handlers) limitPublicLookups(next http.HandlerFunc) http.Handler {
-	if h.limits == nil {
-		return next
+// lookupBudget is the failed-lookup budget tracking.Service charges
+// (publicTracking and the /t/ routes alike), per client.
+type lookupBudget struct{ h *handlers }
+
+func (b lookupBudget) Begin(ctx context.Context) (func(failed bool), error) {
+	end, wait, ok := b.h.limits.publicMisses.begin(limitKey(requestInfo(ctx).client))
+	if !ok {
+		return nil, b.h.rateLimited(ctx, publicMissBudget.name, wait)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		end, wait, ok := h.limits.publicMisses.begin(limitKey(requestInfo(r.Context()).client))
-		if !ok {
-			h.refuseRate(w, r, publicMissBudget.name, wait)
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() { end(sw.status == http.StatusNotFound) }()
-		next.ServeHTTP(sw, r)
-	})
+	return end, nil
+}
+
+func (b lookupBudget) Allows(ctx context.Context) bool {
+	return b.h.limits.publicMisses.canSpend(limitKey(requestInfo(ctx).client))
 }
 
 // refuseRate answers 429 with Retry-After: a GraphQL error on /graphql,
 // plain text elsewhere.
 func (h *handlers) refuseRate(w http.ResponseWriter, r *http.Request, limit string, wait time.Duration) {
 	h.metrics.rateLimited.WithLabelValues(limit).Inc()
+	writeRateLimited(w, r, wait)
+}
+
+// writeRateLimited is refuseRate's answer, for a refusal already counted.
+func writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 	w.Header().Set("Cache-Control", "no-store")
 	info := requestInfo(r.Context())
@@ -223,22 +224,13 @@ func (h *handlers) refuseRate(w http.ResponseWriter, r *http.Request, limit stri
 	w.Write([]byte("too many requests: try again later\n"))
 }
 
-// limitFields is the GraphQL side: failed publicTracking lookups per
-// client IP, and failed logins per account and per IP. Each client is
-// checked before its lookup or login runs; a lookup that finds nothing or
-// a login refused as UNAUTHENTICATED spends a unit.
+// limitFields is the GraphQL side of failed logins, per account and per
+// client IP: each is checked before the login runs, and a login refused
+// as UNAUTHENTICATED spends a unit. (Failed public lookups are charged
+// by tracking.Service: lookupBudget.)
 func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	switch {
-	case fc.Object == "Query" && fc.Field.Name == "publicTracking":
-		end, wait, ok := h.limits.publicMisses.begin(limitKey(requestInfo(ctx).client))
-		if !ok {
-			return nil, h.fieldRateLimited(ctx, publicMissBudget.name, wait)
-		}
-		res, err := next(ctx)
-		view, _ := res.(*tracking.View)
-		end(err == nil && view == nil)
-		return res, err
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
 		account := strings.ToLower(strings.TrimSpace(email))
@@ -247,12 +239,12 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 		}
 		endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
 		if !ok {
-			return nil, h.fieldRateLimited(ctx, loginIPBudget.name, wait)
+			return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
 		}
 		endAccount, wait, ok := h.limits.loginAccount.begin(account)
 		if !ok {
 			endIP(true) // trying a locked account is a failed attempt too
-			return nil, h.fieldRateLimited(ctx, loginAccountBudget.name, wait)
+			return nil, h.rateLimited(ctx, loginAccountBudget.name, wait)
 		}
 		res, err := next(ctx)
 		failed := domain.IsCode(err, domain.Unauthenticated)
@@ -263,7 +255,9 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 	return next(ctx)
 }
 
-func (h *handlers) fieldRateLimited(ctx context.Context, limit string, wait time.Duration) error {
+// rateLimited counts a refusal by limit and is its error; the request's
+// answer carries Retry-After.
+func (h *handlers) rateLimited(ctx context.Context, limit string, wait time.Duration) error {
 	h.metrics.rateLimited.WithLabelValues(limit).Inc()
 	requestInfo(ctx).setRetryAfter(wait)
 	return rateLimitedError(wait)

@@ -27,8 +27,8 @@ import (
 	"sync"
 	"time"
 
-	agents "github.com/monperrus/crawler-user-agents"
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	agents "github.com/monperrus/crawler-user-agents"
 
 	"importops/db"
 )
@@ -84,44 +84,17 @@ func New(store Store, log *slog.Logger) *Counter {
 	}
 }
 
-// Visit is one request that may open links. It holds the request's
-// client address and User-Agent only until it is done with; it is never
-// logged.
-type Visit struct {
-	c      *Counter
-	client netip.Addr
-	ua     string
-}
-
-// Visit describes r, whose client (after TRUSTED_PROXIES) is client. It is
-// nil — nothing to count — for HEAD and prefetch requests.
-func (c *Counter) Visit(r *http.Request, client netip.Addr) *Visit {
-	return c.NewVisit(r.Method, r.Header.Get("User-Agent"), r.Header.Get("Sec-Purpose"), r.Header.Get("Purpose"), client)
-}
-
-// NewVisit is Visit from the request's parts, for servers that do not
-// build an *http.Request.
-func (c *Counter) NewVisit(method, userAgent, secPurpose, purpose string, client netip.Addr) *Visit {
-	if c == nil || method == http.MethodHead || isPrefetch(secPurpose) || isPrefetch(purpose) {
-		return nil
-	}
-	return &Visit{c: c, client: client, ua: userAgent}
-}
-
-// isPrefetch reads Sec-Purpose ("prefetch", "prefetch;prerender") and the
-// older Purpose header.
-func isPrefetch(v string) bool {
-	return v != "" && strings.Contains(strings.ToLower(v), "prefetch")
-}
-
-// Served counts that an answer for link linkID was served to v, unless v
-// is a bot or opened that link within Window. It costs no SQL.
-func (v *Visit) Served(linkID string) {
-	if v == nil || linkID == "" {
+// Served counts that an answer for link linkID was served to r, whose
+// client (after TRUSTED_PROXIES) is client — unless r is a HEAD or a
+// prefetch, comes from a bot, or its client opened that link within
+// Window. It costs no SQL; nothing of r is kept but a keyed hash.
+func (c *Counter) Served(linkID string, r *http.Request, client netip.Addr) {
+	if c == nil || linkID == "" || r.Method == http.MethodHead ||
+		isPrefetch(r.Header.Get("Sec-Purpose")) || isPrefetch(r.Header.Get("Purpose")) {
 		return
 	}
-	c := v.c
-	k := c.clientKey(v.client, v.ua, linkID)
+	ua := r.Header.Get("User-Agent")
+	k := c.clientKey(client, ua, linkID)
 	// The window starts at the first open (a repeat does not extend it),
 	// and a bot's hash is remembered too, so the list is matched once per
 	// bot, link and window.
@@ -131,7 +104,7 @@ func (v *Visit) Served(linkID string) {
 		c.seen.Add(k, struct{}{})
 	}
 	c.mu.Unlock()
-	if seen || isBot(v.ua) {
+	if seen || isBot(ua) {
 		return
 	}
 	now := c.now()
@@ -144,6 +117,12 @@ func (v *Visit) Served(linkID string) {
 	p.N++
 	p.Last = now
 	c.mu.Unlock()
+}
+
+// isPrefetch reads Sec-Purpose ("prefetch", "prefetch;prerender") and the
+// older Purpose header.
+func isPrefetch(v string) bool {
+	return v != "" && strings.Contains(strings.ToLower(v), "prefetch")
 }
 
 // isBot: a link-preview bot or crawler by the maintained list; a request
@@ -249,19 +228,11 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-type visitKey struct{}
-
-// WithVisit returns a context whose lookups count their opens on v.
-func WithVisit(ctx context.Context, v *Visit) context.Context {
-	if v == nil {
-		return ctx
+// Hook is Served as an httpapi.Deps.OnServed hook, the client of each
+// request given by client (httpapi.ClientAddr); nil for a nil Counter.
+func (c *Counter) Hook(client func(*http.Request) netip.Addr) func(linkID string, r *http.Request) {
+	if c == nil {
+		return nil
 	}
-	return context.WithValue(ctx, visitKey{}, v)
-}
-
-// Served counts an answer for linkID served to the context's visit, if any.
-func Served(ctx context.Context, linkID string) {
-	if v, ok := ctx.Value(visitKey{}).(*Visit); ok {
-		v.Served(linkID)
-	}
+	return func(linkID string, r *http.Request) { c.Served(linkID, r, client(r)) }
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"net/url"
 	"slices"
 	"strconv"
 
@@ -71,14 +70,17 @@ func ServerError() []byte { return slices.Clone(serverError) }
 
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
-func Render(w io.Writer, v *tracking.View) error {
-	return renderPage(w, newPageData(v))
+// The page's URLs are the View's paths, on whatever origin the page was
+// reached by; origin (PUBLIC_BASE_URL) only makes the Open Graph image
+// absolute, as its readers need.
+func Render(w io.Writer, v *tracking.View, origin string) error {
+	return renderPage(w, newPageData(v, origin))
 }
 
 // RenderPreview writes the tracking page for v as Render does, with a
 // visible "Preview" marker: what staff see before sending a link.
-func RenderPreview(w io.Writer, v *tracking.View) error {
-	d := newPageData(v)
+func RenderPreview(w io.Writer, v *tracking.View, origin string) error {
+	d := newPageData(v, origin)
 	d.Preview = true
 	return renderPage(w, d)
 }
@@ -105,7 +107,7 @@ func mustRender(name string, n notice) []byte {
 }
 
 // pageData is the View as the template shows it: formatted for the
-// organization's locale, with URLs made relative to the page's origin.
+// organization's locale.
 type pageData struct {
 	// Preview marks a staff preview (RenderPreview).
 	Preview  bool
@@ -148,7 +150,7 @@ type note struct {
 	Date date
 }
 
-func newPageData(v *tracking.View) pageData {
+func newPageData(v *tracking.View, origin string) pageData {
 	f := newFormatter(v.Organization.Locale)
 	d := pageData{
 		Lang:    v.Organization.Locale,
@@ -156,9 +158,9 @@ func newPageData(v *tracking.View) pageData {
 		OrgName: v.Organization.Name,
 		Title:   v.Vehicle.Title,
 	}
-	if v.Organization.LogoURL != nil {
-		d.LogoURL = *v.Organization.LogoURL
-		d.LogoPath = localPath(*v.Organization.LogoURL)
+	if v.Organization.LogoPath != nil {
+		d.LogoPath = *v.Organization.LogoPath
+		d.LogoURL = origin + d.LogoPath
 	}
 	if v.HeroPhoto != nil {
 		p := newPhoto(*v.HeroPhoto, v.Vehicle.Title)
@@ -196,7 +198,7 @@ func newPageData(v *tracking.View) pageData {
 // the width/height attributes: they give the browser the aspect ratio
 // before the image arrives, so nothing moves when it does.
 func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
-	large := localPath(p.URL)
+	large := p.Path
 	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
 	out := photo{Src: large, Href: large, Alt: "Photo of " + vehicleTitle}
 	if p.Caption != nil && *p.Caption != "" {
@@ -215,18 +217,4 @@ func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
 		out.SrcSet = small + " " + strconv.Itoa(media.SmallWidth) + "w, " + large + " " + strconv.Itoa(lw) + "w"
 	}
 	return out
-}
-
-// localPath turns one of the View's absolute URLs into a path on the
-// page's own origin, so the page requests nothing from any other origin
-// whatever host name it was reached by.
-func localPath(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Path == "" {
-		return "/"
-	}
-	if u.RawQuery != "" {
-		return u.EscapedPath() + "?" + u.RawQuery
-	}
-	return u.EscapedPath()
 }

@@ -27,11 +27,11 @@ func fullView(locale string) *tracking.View {
 	eta := domain.Date{Year: 2026, Month: time.December, Day: 24}
 	return &tracking.View{
 		Organization: tracking.PublicOrganization{
-			Name: "Kiwi Imports & Co", LogoURL: ptr(base + "/media/logos/abc.png"), Country: "NZ", Locale: locale,
+			Name: "Kiwi Imports & Co", LogoPath: ptr("/media/logos/abc.png"), Country: "NZ", Locale: locale,
 		},
 		Vehicle: tracking.PublicVehicle{Year: 2019, Make: "Toyota", Model: "Land Cruiser", Title: "2019 Toyota Land Cruiser"},
 		HeroPhoto: &tracking.PublicPhoto{
-			ID: "p1", URL: base + "/t/SLUG/photos/p1", Caption: ptr("At the Yokohama yard"), Width: ptr(4000), Height: ptr(3000),
+			ID: "p1", Path: "/t/SLUG/photos/p1", Caption: ptr("At the Yokohama yard"), Width: ptr(4000), Height: ptr(3000),
 		},
 		Progress:         tracking.NewProgress(domain.StageInTransit),
 		EstimatedArrival: &eta,
@@ -40,8 +40,8 @@ func fullView(locale string) *tracking.View {
 			{Body: "Bought at auction.", CreatedAt: time.Date(2026, 10, 1, 22, 0, 0, 0, time.UTC)},
 		},
 		Photos: []tracking.PublicPhoto{
-			{ID: "p2", URL: base + "/t/SLUG/photos/p2", Width: ptr(800), Height: ptr(600)},
-			{ID: "p3", URL: base + "/t/SLUG/photos/p3", Caption: ptr("Interior")},
+			{ID: "p2", Path: "/t/SLUG/photos/p2", Width: ptr(800), Height: ptr(600)},
+			{ID: "p3", Path: "/t/SLUG/photos/p3", Caption: ptr("Interior")},
 		},
 	}
 }
@@ -49,7 +49,7 @@ func fullView(locale string) *tracking.View {
 func render(t *testing.T, v *tracking.View) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Render(&buf, v); err != nil {
+	if err := Render(&buf, v, base); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
@@ -273,7 +273,7 @@ func assertSelfContained(t *testing.T, out string) {
 
 func TestPageRenderMinimal(t *testing.T) {
 	v := fullView("en-NZ")
-	v.Organization.LogoURL = nil
+	v.Organization.LogoPath = nil
 	v.HeroPhoto, v.Progress, v.EstimatedArrival = nil, nil, nil
 	v.Notes, v.Photos = []tracking.PublicNote{}, []tracking.PublicPhoto{}
 	out := render(t, v)

@@ -57,7 +57,7 @@ func (r *queryResolver) TrackingPreview(ctx context.Context, vehicleID string, o
 	}
 	now := r.now()
 	view, err := r.tracking.Preview(ctx, v.OrganizationID, vehicleID, opts, func(photoID string) string {
-		return r.baseURL + r.signer.Sign(media.StaffPhotoPath(photoID), now)
+		return r.signer.Sign(media.StaffPhotoPath(photoID), now)
 	})
 	if err != nil {
 		return nil, err

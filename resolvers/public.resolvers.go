@@ -7,10 +7,38 @@ package resolvers
 
 import (
 	"context"
+	"importops/graph"
 	"importops/tracking"
 )
+
+// LogoURL is the resolver for the logoUrl field.
+func (r *publicOrganizationResolver) LogoURL(ctx context.Context, obj *tracking.PublicOrganization) (*string, error) {
+	if obj.LogoPath == nil {
+		return nil, nil
+	}
+	u := r.baseURL + *obj.LogoPath
+	return &u, nil
+}
+
+// URL is the resolver for the url field.
+func (r *publicPhotoResolver) URL(ctx context.Context, obj *tracking.PublicPhoto) (string, error) {
+	return r.baseURL + obj.Path, nil
+}
 
 // PublicTracking is the resolver for the publicTracking field.
 func (r *queryResolver) PublicTracking(ctx context.Context, slug string) (*tracking.View, error) {
 	return r.tracking.View(ctx, slug)
 }
+
+// PublicOrganization returns graph.PublicOrganizationResolver implementation.
+func (r *Resolver) PublicOrganization() graph.PublicOrganizationResolver {
+	return &publicOrganizationResolver{r}
+}
+
+// PublicPhoto returns graph.PublicPhotoResolver implementation.
+func (r *Resolver) PublicPhoto() graph.PublicPhotoResolver { return &publicPhotoResolver{r} }
+
+type (
+	publicOrganizationResolver struct{ *Resolver }
+	publicPhotoResolver        struct{ *Resolver }
+)

@@ -15,13 +15,18 @@ import (
 // expires while cached stops working at its expiresAt without any
 // notification.
 //
+// Each entry also keeps the answers rendered from its link (Answer: the
+// bytes of a publicTracking response or of the page), so whatever drops
+// the link — a write, a notification, the listener going off, eviction —
+// drops them with it, and expiry, checked on every read, covers them too.
+//
 // Every write that can change a public view announces its change key (see
 // db.PublicChannel); invalidate drops the entries it names. The cache is
 // only used while something vouches that no announcement can be missed —
 // a connected Listener — and is flushed whenever that changes.
 type cache struct {
 	mu        sync.Mutex
-	lru       *simplelru.LRU[string, *db.PublicLink]
+	lru       *simplelru.LRU[string, *entry]
 	byOrg     map[string]map[string]struct{} // organization id -> slugs
 	byVehicle map[string]map[string]struct{} // vehicle id -> slugs
 	on        bool
@@ -39,6 +44,32 @@ type cache struct {
 	hits, misses atomic.Uint64
 }
 
+// entry is one cached link and what was rendered from it.
+type entry struct {
+	link *db.PublicLink
+	// answers are keyed by the HTTP layer's key of the request; a link
+	// has few (the page, the customer page's query): past maxAnswers new
+	// ones are not kept.
+	answers map[string]*Answer
+}
+
+// An Answer is a response rendered from one cached link, served as is for
+// as long as the link stays cached and available. It is shared: never
+// change it.
+type Answer struct {
+	ContentType string
+	Body        []byte
+	// Name is what the request's log line names it by (a GraphQL
+	// operation name), if anything.
+	Name string
+}
+
+const (
+	// maxAnswers bounds the answers kept per link, maxAnswerBytes each.
+	maxAnswers     = 4
+	maxAnswerBytes = 64 << 10
+)
+
 func newCache(size int) *cache {
 	c := &cache{
 		byOrg:     make(map[string]map[string]struct{}),
@@ -55,7 +86,10 @@ func newCache(size int) *cache {
 func (c *cache) get(slug string) (l *db.PublicLink, ok bool) {
 	c.mu.Lock()
 	if c.on {
-		l, ok = c.lru.Get(slug)
+		var e *entry
+		if e, ok = c.lru.Get(slug); ok {
+			l = e.link
+		}
 	}
 	c.mu.Unlock()
 	if ok {
@@ -75,7 +109,45 @@ func (c *cache) holds(slug string, l *db.PublicLink) bool {
 		return false
 	}
 	cur, ok := c.lru.Get(slug)
-	return ok && cur == l
+	return ok && cur.link == l
+}
+
+// answer is the link cached for slug and the answer kept on it for key.
+// Like get, it makes slug the most recently used; it counts nothing.
+func (c *cache) answer(slug, key string) (*db.PublicLink, *Answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return nil, nil, false
+	}
+	e, ok := c.lru.Get(slug)
+	if !ok {
+		return nil, nil, false
+	}
+	a, ok := e.answers[key]
+	return e.link, a, ok
+}
+
+// keep stores a on l's entry for key, if the cache still holds l itself
+// for slug (the answer was rendered from what is cached now).
+func (c *cache) keep(slug string, l *db.PublicLink, key string, a *Answer) bool {
+	if len(a.Body) > maxAnswerBytes {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.Peek(slug)
+	if !c.on || !ok || e.link != l {
+		return false
+	}
+	if _, replaces := e.answers[key]; !replaces && len(e.answers) >= maxAnswers {
+		return false
+	}
+	if e.answers == nil {
+		e.answers = make(map[string]*Answer, 1)
+	}
+	e.answers[key] = a
+	return true
 }
 
 // generation is the count of invalidations so far: lookups that see the
@@ -114,7 +186,7 @@ func (c *cache) put(slug string, l *db.PublicLink, gen uint64) {
 		c.changed[db.OrgKey(l.OrganizationID)] > gen || c.changed[db.VehicleKey(l.VehicleID)] > gen {
 		return
 	}
-	c.lru.Add(slug, l)
+	c.lru.Add(slug, &entry{link: l})
 	index(c.byOrg, l.OrganizationID, slug)
 	index(c.byVehicle, l.VehicleID, slug)
 }
@@ -186,9 +258,9 @@ func (c *cache) purge() {
 
 // evicted keeps the indexes in step with the LRU; it runs inside lru
 // calls, with c.mu held.
-func (c *cache) evicted(slug string, l *db.PublicLink) {
-	unindex(c.byOrg, l.OrganizationID, slug)
-	unindex(c.byVehicle, l.VehicleID, slug)
+func (c *cache) evicted(slug string, e *entry) {
+	unindex(c.byOrg, e.link.OrganizationID, slug)
+	unindex(c.byVehicle, e.link.VehicleID, slug)
 }
 
 func index(m map[string]map[string]struct{}, id, slug string) {

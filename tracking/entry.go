@@ -9,28 +9,44 @@ import (
 
 // Entry names the cached link a view was built from: the same slug and
 // the very same *db.PublicLink the cache held. A view is a function of
-// its slug and its link alone (see build), so anything rendered from it
-// — an HTTP layer's stored answer — is still what a lookup would give
-// for as long as Current(e) holds. Entries are compared by pointer: a
-// link read again after an invalidation is a new one, and an Entry that
-// holds its link keeps the address from being reused.
+// its slug and its link alone (see build), so an Answer rendered from it
+// is still what a lookup would give for as long as the cache holds that
+// link. Entries are compared by pointer: a link read again after an
+// invalidation is a new one, and an Entry that holds its link keeps the
+// address from being reused.
 type Entry struct {
 	slug string
 	link *db.PublicLink
 }
 
-// Current reports whether a lookup of e's slug would now answer from the
-// cache with e's link (the cache is on — its listener connected — and
-// holds that link, not a newer one or nothing) and the link is available
-// now. A true answer counts as a cache hit: the caller answers the lookup
-// with what it built from e.
-func (s *Service) Current(e Entry) bool {
+// LinkID is the id of the entry's tracking link.
+func (e Entry) LinkID() string { return e.link.LinkID }
+
+// Slug is the slug the entry's link was looked up by.
+func (e Entry) Slug() string { return e.slug }
+
+// Stored is the answer kept for key on slug's cached link, when a lookup
+// of slug would now answer from the cache with that link (the cache is
+// on — its listener connected — and holds it), the link is available
+// now, and the client has failed-lookup budget left (a client out of it
+// is refused by View instead). A served answer counts as a cache hit.
+func (s *Service) Stored(ctx context.Context, slug, key string) (a *Answer, linkID string, ok bool) {
 	c := s.cache
-	if c == nil || e.link == nil || !c.holds(e.slug, e.link) || !Available(e.link, s.now()) {
-		return false
+	if c == nil {
+		return nil, "", false
+	}
+	l, a, ok := c.answer(slug, key)
+	if !ok || !Available(l, s.now()) || (s.budget != nil && !s.budget.Allows(ctx)) {
+		return nil, "", false
 	}
 	c.hits.Add(1)
-	return true
+	return a, l.LinkID, true
+}
+
+// Keep stores a, rendered from e's link, under key, for Stored to serve
+// while the cache holds that link; it reports whether it was kept.
+func (s *Service) Keep(e Entry, key string, a *Answer) bool {
+	return s.cache != nil && e.link != nil && s.cache.keep(e.slug, e.link, key, a)
 }
 
 type recorderKey struct{}
@@ -70,12 +86,4 @@ func record(ctx context.Context, slug string, l *db.PublicLink) {
 	if r, ok := ctx.Value(recorderKey{}).(*Recorder); ok {
 		r.add(slug, l)
 	}
-}
-
-// LinkID is the id of the link e was built from, to count its opens.
-func (e Entry) LinkID() string {
-	if e.link == nil {
-		return ""
-	}
-	return e.link.LinkID
 }

@@ -11,7 +11,6 @@ import (
 
 	"importops/db"
 	"importops/domain"
-	"importops/opens"
 )
 
 // Facts are what decides whether a link works.
@@ -96,9 +95,26 @@ type Service struct {
 	baseURL string
 	now     func() time.Time
 
-	cache *cache // nil: every lookup reads the database
-	loads singleflight.Group
+	cache  *cache // nil: every lookup reads the database
+	loads  singleflight.Group
+	budget Budget // nil: lookups are not limited
 }
+
+// A Budget limits, per client, the lookups that find no available link:
+// slug guessing. The client is the one of the request's context.
+type Budget interface {
+	// Begin is asked before a lookup. It refuses the lookup with an error
+	// when the client has no unit left; otherwise end settles it, and
+	// spends a unit when failed.
+	Begin(ctx context.Context) (end func(failed bool), err error)
+	// Allows reports whether the client has a unit left, spending none.
+	Allows(ctx context.Context) bool
+}
+
+// LimitLookups charges every failed lookup (View, PublicPhoto) to b, and
+// refuses lookups, and stored answers, to a client out of it. Call it
+// before serving.
+func (s *Service) LimitLookups(b Budget) { s.budget = b }
 
 // NewService returns a Service without a cache: every lookup is one
 // database statement.
@@ -142,7 +158,10 @@ func (s *Service) Invalidate(key string) {
 func (s *Service) Caching() bool { return s.cache != nil && s.cache.isOn() }
 
 // LinkURL is the customer's URL for slug.
-func (s *Service) LinkURL(slug string) string { return s.baseURL + "/t/" + slug }
+func (s *Service) LinkURL(slug string) string { return s.baseURL + LinkPath(slug) }
+
+// LinkPath is the URL path of the customer's page for slug.
+func LinkPath(slug string) string { return "/t/" + slug }
 
 // PhotoPath is the public URL path of a photo shown through slug.
 func PhotoPath(slug, photoID string) string { return "/t/" + slug + "/photos/" + photoID }
@@ -151,52 +170,83 @@ func PhotoPath(slug, photoID string) string { return "/t/" + slug + "/photos/" +
 func LogoPath(key string) string { return "/media/" + key }
 
 // View returns what the customer sees for slug, or nil when the link is
-// not available, for whatever reason.
+// not available, for whatever reason. A client out of failed-lookup
+// budget gets the budget's error instead.
 func (s *Service) View(ctx context.Context, slug string) (*View, error) {
-	l, err := s.lookup(ctx, slug)
+	l, err := s.limitedLookup(ctx, slug)
 	record(ctx, slug, l) // nil on an error or an unavailable link
 	if err != nil || l == nil {
 		return nil, err
 	}
-	opens.Served(ctx, l.LinkID)
-	return s.build(l, s.linkPhotoURL(slug)), nil
+	return build(l, linkPhotoPath(slug)), nil
 }
 
 // Preview is what the customer would see for the organization's vehicle
 // with options o, whatever the subscription status and whether or not it
 // has a link: the view built as View builds it, with its photos through
-// signed staff URLs (photoURL) since no slug may exist. It reads only and
-// counts no open.
-func (s *Service) Preview(ctx context.Context, orgID, vehicleID string, o db.PreviewOptions, photoURL func(photoID string) string) (*View, error) {
+// signed staff paths (photoPath) since no slug may exist. It reads only
+// and counts no open.
+func (s *Service) Preview(ctx context.Context, orgID, vehicleID string, o db.PreviewOptions, photoPath func(photoID string) string) (*View, error) {
 	l, err := s.store.PreviewLink(ctx, orgID, vehicleID, o)
 	if err != nil {
 		return nil, err
 	}
-	return s.build(l, photoURL), nil
+	return build(l, photoPath), nil
 }
 
-// linkPhotoURL makes the public URLs of the photos shown through slug.
-func (s *Service) linkPhotoURL(slug string) func(photoID string) string {
-	return func(photoID string) string { return s.baseURL + PhotoPath(slug, photoID) }
+// linkPhotoPath makes the public paths of the photos shown through slug.
+func linkPhotoPath(slug string) func(photoID string) string {
+	return func(photoID string) string { return PhotoPath(slug, photoID) }
 }
 
 // PublicPhoto returns the stored photo behind a public photo URL, or nil
-// when the link is not available or does not show that photo. It may be
-// shared with the cache: read it, never change it.
+// when the link is not available or does not show that photo (a failed
+// lookup, charged like View's). It may be shared with the cache: read it,
+// never change it.
 func (s *Service) PublicPhoto(ctx context.Context, slug, photoID string) (*db.PublicPhotoRow, error) {
-	l, err := s.lookup(ctx, slug)
-	if err != nil || l == nil {
-		return nil, err
-	}
-	if l.Hero != nil && l.Hero.ID == photoID {
-		return l.Hero, nil
-	}
-	for i := range l.Photos {
-		if l.Photos[i].ID == photoID {
-			return &l.Photos[i], nil
+	var photo *db.PublicPhotoRow
+	err := s.charge(ctx, func() (bool, error) {
+		l, err := s.lookup(ctx, slug)
+		if err != nil || l == nil {
+			return l != nil, err
 		}
+		if l.Hero != nil && l.Hero.ID == photoID {
+			photo = l.Hero
+		}
+		for i := range l.Photos {
+			if l.Photos[i].ID == photoID {
+				photo = &l.Photos[i]
+			}
+		}
+		return photo != nil, nil
+	})
+	return photo, err
+}
+
+// limitedLookup is lookup, charged to the client's budget.
+func (s *Service) limitedLookup(ctx context.Context, slug string) (l *db.PublicLink, err error) {
+	err = s.charge(ctx, func() (bool, error) {
+		l, err = s.lookup(ctx, slug)
+		return l != nil, err
+	})
+	return l, err
+}
+
+// charge runs a lookup (found: it found what was asked for) under the
+// client's budget: the one place a failed lookup is charged. An error is
+// not the client's failure and spends nothing.
+func (s *Service) charge(ctx context.Context, lookup func() (found bool, err error)) error {
+	if s.budget == nil {
+		_, err := lookup()
+		return err
 	}
-	return nil, nil
+	end, err := s.budget.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	found, err := lookup()
+	end(err == nil && !found)
+	return err
 }
 
 func (s *Service) lookup(ctx context.Context, slug string) (*db.PublicLink, error) {
@@ -260,9 +310,10 @@ func (s *Service) load(ctx context.Context, slug string) (*db.PublicLink, error)
 
 // build is THE code that makes what a customer sees from what the
 // database holds: publicTracking, the page and the preview all use it.
-func (s *Service) build(l *db.PublicLink, photoURL func(photoID string) string) *View {
+// Its URLs are paths: the GraphQL layer makes them absolute, the page
+// keeps them on its origin.
+func build(l *db.PublicLink, photoPath func(photoID string) string) *View {
 	v := &View{
-		LinkID: l.LinkID,
 		Organization: PublicOrganization{
 			Name:    l.OrgName,
 			Country: l.OrgCountry,
@@ -277,11 +328,11 @@ func (s *Service) build(l *db.PublicLink, photoURL func(photoID string) string) 
 		ExpiresAt: l.ExpiresAt,
 	}
 	if l.LogoKey != nil {
-		u := s.baseURL + LogoPath(*l.LogoKey)
-		v.Organization.LogoURL = &u
+		p := LogoPath(*l.LogoKey)
+		v.Organization.LogoPath = &p
 	}
 	if l.ShowPhoto && l.Hero != nil {
-		p := publicPhoto(*l.Hero, photoURL)
+		p := publicPhoto(*l.Hero, photoPath)
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
@@ -296,14 +347,14 @@ func (s *Service) build(l *db.PublicLink, photoURL func(photoID string) string) 
 		}
 	}
 	for _, p := range l.Photos {
-		v.Photos = append(v.Photos, publicPhoto(p, photoURL))
+		v.Photos = append(v.Photos, publicPhoto(p, photoPath))
 	}
 	return v
 }
 
-func publicPhoto(p db.PublicPhotoRow, photoURL func(photoID string) string) PublicPhoto {
+func publicPhoto(p db.PublicPhotoRow, photoPath func(photoID string) string) PublicPhoto {
 	return PublicPhoto{
-		ID: p.ID, URL: photoURL(p.ID),
+		ID: p.ID, Path: photoPath(p.ID),
 		Caption: p.Caption, Width: p.Width, Height: p.Height,
 	}
 }

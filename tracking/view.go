@@ -10,9 +10,6 @@ import (
 // filtered by the link's options. Both publicTracking and the /t/ page
 // render it; it holds no private value by construction.
 type View struct {
-	// LinkID names the link the view was built from, to count its opens;
-	// it is not in the schema (empty for a preview).
-	LinkID           string `json:"-"`
 	Organization     PublicOrganization
 	Vehicle          PublicVehicle
 	HeroPhoto        *PublicPhoto
@@ -24,10 +21,11 @@ type View struct {
 }
 
 type PublicOrganization struct {
-	Name    string
-	LogoURL *string
-	Country string
-	Locale  string
+	Name string
+	// LogoPath is the logo's URL path on the server's origin.
+	LogoPath *string
+	Country  string
+	Locale   string
 }
 
 type PublicVehicle struct {
@@ -39,8 +37,9 @@ type PublicVehicle struct {
 
 type PublicPhoto struct {
 	// ID is used only to build URLs and is not exposed in the schema.
-	ID      string `json:"-"`
-	URL     string
+	ID string `json:"-"`
+	// Path is the photo's URL path on the server's origin.
+	Path    string
 	Caption *string
 	Width   *int
 	Height  *int
