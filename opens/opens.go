@@ -66,7 +66,10 @@ type Counter struct {
 
 // New returns a Counter that adds its counts to store; call Run to flush
 // them.
-func New(store Store, log *slog.Logger) *Counter {
+func New(store Store, log *slog.Logger) *Counter { return newCounter(store, log, Window) }
+
+// newCounter is New with the window of repeats, for tests.
+func newCounter(store Store, log *slog.Logger, window time.Duration) *Counter {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic("opens: no randomness: " + err.Error()) // crypto/rand never fails on supported systems
@@ -76,7 +79,7 @@ func New(store Store, log *slog.Logger) *Counter {
 	}
 	return &Counter{
 		key:     key,
-		seen:    expirable.NewLRU[clientKey, struct{}](maxClients, nil, Window),
+		seen:    expirable.NewLRU[clientKey, struct{}](maxClients, nil, window),
 		store:   store,
 		log:     log,
 		now:     time.Now,
