@@ -3,11 +3,16 @@
 -- scripts/load (rate, latency percentiles in microseconds, errors). The
 -- answers are checked by scripts/load before and after the run, not here:
 -- reading every body in Lua would slow the client down.
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open(os.getenv("LOAD_BODY"), "rb"))
-wrk.body = f:read("*a")
-f:close()
+-- With LOAD_PAGE set it GETs the URL (the customer page) instead. A
+-- browser's User-Agent, so that opens are counted as a customer's would be.
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+if (os.getenv("LOAD_PAGE") or "") == "" then
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  local f = assert(io.open(os.getenv("LOAD_BODY"), "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
