@@ -464,6 +464,14 @@ func TestLinkDeskPreview(t *testing.T) {
 	if n := tlLinkCount(t, vid, false); n != 1 {
 		t.Fatalf("%d links after previews, want the one created", n)
 	}
+	// Nothing else is written either: the link's history, opens and
+	// update time stay as they were.
+	if got := ldLinkByID(t, env, org.Token, link.ID); len(got.Events) != 1 || got.OpenCount != 0 {
+		t.Fatalf("after previews the link has events %v and %d opens, want CREATED only and none", got.kinds(), got.OpenCount)
+	}
+	if after := tlStaffLink(t, env, org.Token, vid); after == nil || !after.UpdatedAt.Equal(link.UpdatedAt) {
+		t.Fatalf("a preview changed the link: %+v, was updated at %v", after, link.UpdatedAt)
+	}
 
 	// Works while LOCKED, when the link itself does not.
 	ldSetSubscription(t, env, org.ID, domain.SubscriptionLocked)
