@@ -20,6 +20,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"hash"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -54,11 +55,12 @@ type clientKey [16]byte
 // Counter counts opens; its methods are safe for concurrent use. A nil
 // Counter counts nothing.
 type Counter struct {
-	key   []byte
 	seen  *expirable.LRU[clientKey, struct{}]
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
+
+	keyers sync.Pool // of *keyer, each with the process's random key
 
 	mu      sync.Mutex
 	pending map[string]*db.Opens
@@ -77,14 +79,15 @@ func newCounter(store Store, log *slog.Logger, window time.Duration) *Counter {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Counter{
-		key:     key,
+	c := &Counter{
 		seen:    expirable.NewLRU[clientKey, struct{}](maxClients, nil, window),
 		store:   store,
 		log:     log,
 		now:     time.Now,
 		pending: make(map[string]*db.Opens),
 	}
+	c.keyers.New = func() any { return &keyer{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }
+	return c
 }
 
 // Served counts that an answer for link linkID was served to r, whose
@@ -135,16 +138,23 @@ func isBot(ua string) bool {
 }
 
 func (c *Counter) clientKey(client netip.Addr, ua, linkID string) clientKey {
-	m := hmac.New(sha256.New, c.key)
+	k := c.keyers.Get().(*keyer)
 	a := client.Unmap().As16()
-	m.Write(a[:])
-	m.Write([]byte{0})
-	m.Write([]byte(linkID))
-	m.Write([]byte{0})
-	m.Write([]byte(ua))
-	var k clientKey
-	copy(k[:], m.Sum(nil))
-	return k
+	k.buf = append(append(append(append(append(k.buf[:0], a[:]...), 0), linkID...), 0), ua...)
+	k.mac.Reset()
+	k.mac.Write(k.buf)
+	var out clientKey
+	copy(out[:], k.mac.Sum(k.sum[:0]))
+	c.keyers.Put(k)
+	return out
+}
+
+// keyer is a reusable HMAC and buffer: a warm request's hash allocates
+// nothing.
+type keyer struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // Pending is the number of opens not yet flushed, for tests.

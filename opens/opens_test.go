@@ -171,3 +171,29 @@ func TestRunFlushesOnStop(t *testing.T) {
 		t.Fatalf("after stop: open_count %d, want 2 (flushed on shutdown)", n)
 	}
 }
+
+// BenchmarkServedRepeat is the cost counting adds to a warm request: the
+// same client again (the hash and one LRU lookup).
+func BenchmarkServedRepeat(b *testing.B) {
+	c := New(db.NewStore(testDB), nil)
+	r := request("GET", browser)
+	ip := netip.MustParseAddr("203.0.113.50")
+	c.Served("00000000-0000-0000-0000-000000000001", r, ip)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Served("00000000-0000-0000-0000-000000000001", r, ip)
+	}
+}
+
+// BenchmarkServedNewClient is an open by a client not seen before: the
+// hash, the bot list, and the pending count.
+func BenchmarkServedNewClient(b *testing.B) {
+	c := New(db.NewStore(testDB), nil)
+	r := request("GET", browser)
+	b.ReportAllocs()
+	i := uint32(0)
+	for b.Loop() {
+		i++
+		c.Served("00000000-0000-0000-0000-000000000001", r, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+}
