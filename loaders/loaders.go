@@ -334,28 +334,37 @@ type LinkFields struct {
 	Organization, Vehicle, Events, CreatedBy bool
 }
 
-// WarmLinks asks the loaders, at once, for everything f names of every
-// link of a list, without waiting for it. Each link's field resolver then
-// finds its key already asked: one batch per kind, whatever the length of
-// the list and however late the resolvers run (the loaders alone batch
-// only the keys asked within their wait). Keys are asked with Load, in
-// this goroutine: LoadMany would ask each from a goroutine of its own.
-func (l *Loaders) WarmLinks(ctx context.Context, links []*domain.TrackingLink, f LinkFields) {
+// PrimeLinks reads what f names of every link of a list, one statement
+// per kind (concurrently), and primes the loaders with it, where each
+// link's field resolvers then find it. As PrimeVehicles explains, the
+// loaders alone batch only the keys asked within their wait: a long list
+// on a busy machine (or under -race) would split a batch. A read that
+// fails primes nothing; the fields then load, and report the error, as
+// they would without priming.
+func (l *Loaders) PrimeLinks(ctx context.Context, links []*domain.TrackingLink, f LinkFields) {
 	if len(links) == 0 {
 		return
 	}
-	if f.Organization {
-		l.Organization.Load(ctx, links[0].OrganizationID)
-	}
+	var ids, vehicleIDs, creatorIDs []string
 	for _, lk := range links {
-		if f.Vehicle {
-			l.Vehicle.Load(ctx, lk.VehicleID)
-		}
-		if f.Events {
-			l.LinkEvents.Load(ctx, lk.ID)
-		}
-		if f.CreatedBy && lk.CreatedByID != nil {
-			l.User.Load(ctx, *lk.CreatedByID)
+		ids = append(ids, lk.ID)
+		vehicleIDs = append(vehicleIDs, lk.VehicleID)
+		if lk.CreatedByID != nil {
+			creatorIDs = append(creatorIDs, *lk.CreatedByID)
 		}
 	}
+	var wg sync.WaitGroup
+	if f.Organization {
+		wg.Go(func() { primeByID(ctx, l.Organization, l.f.orgs, organizationID, []string{links[0].OrganizationID}) })
+	}
+	if f.Vehicle {
+		wg.Go(func() { primeByID(ctx, l.Vehicle, l.f.vehicles, vehicleID, vehicleIDs) })
+	}
+	if f.Events {
+		wg.Go(func() { primeGrouped(ctx, l.LinkEvents, l.f.linkEvents, ids) })
+	}
+	if f.CreatedBy && len(creatorIDs) > 0 {
+		wg.Go(func() { primeByID(ctx, l.User, l.f.users, userID, creatorIDs) })
+	}
+	wg.Wait()
 }

@@ -34,7 +34,9 @@ func (r *queryResolver) TrackingLinks(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	l.WarmLinks(ctx, page.Links, listedLinkFields(ctx))
+	// A fixed number of statements for the nested objects of the whole
+	// page, however long it is.
+	l.PrimeLinks(ctx, page.Links, listedLinkFields(ctx))
 	conn := &model.TrackingLinkConnection{Edges: []model.TrackingLinkEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
 	for i, link := range page.Links {
 		conn.Edges = append(conn.Edges, model.TrackingLinkEdge{Cursor: page.Cursors[i], Node: link})

@@ -64,7 +64,7 @@ func listedVehicleFields(ctx context.Context) loaders.VehicleFields {
 }
 
 // listedLinkFields reads from the query what the links of a
-// trackingLinks(...) connection will load, so the list can warm exactly
+// trackingLinks(...) connection will load, so the list can prime exactly
 // those loaders.
 func listedLinkFields(ctx context.Context) loaders.LinkFields {
 	var f loaders.LinkFields
