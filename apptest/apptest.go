@@ -16,6 +16,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,16 +30,13 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/db/dbtest"
+	"importops/domain"
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
 	"importops/opens"
 	"importops/tracking"
 )
-
-// Tests built on this package are not about hashing cost; set once, before
-// any test runs, so parallel tests never race on it.
-func init() { auth.BcryptCost = bcrypt.MinCost }
 
 // Env is one running server over a test database.
 type Env struct {
@@ -56,6 +54,9 @@ type Env struct {
 	// Opens counts the server's tracking-link opens (nil with
 	// OPEN_COUNTING=off); flushed every second.
 	Opens *opens.Counter
+	// Passwords hashes as the server does: at bcrypt's least cost unless
+	// Options.Env sets BCRYPT_COST (tests are not about hashing cost).
+	Passwords *auth.Passwords
 }
 
 // TestSecretKey is the secret the Env's server signs URLs with.
@@ -78,7 +79,8 @@ type Options struct {
 	ListenDialer pq.Dialer
 	// Env sets configuration variables, as the environment would; by
 	// default rate limits are off (RATE_LIMITS=off) and APP_ENV is
-	// development. E.g. {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1"}.
+	// development, and BCRYPT_COST is bcrypt's least. E.g.
+	// {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1"}.
 	Env map[string]string
 	// Logger receives the server's logs; by default they are discarded.
 	Logger *slog.Logger
@@ -114,6 +116,8 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 			return mediaDir
 		case "RATE_LIMITS":
 			return "off"
+		case "BCRYPT_COST":
+			return strconv.Itoa(bcrypt.MinCost)
 		}
 		return ""
 	})
@@ -166,7 +170,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName, Opens: counter}
+		ListenerName: listenerName, Opens: counter, Passwords: auth.NewPasswords(cfg.BcryptCost)}
 }
 
 // Server is an Env's HTTP server: the production http.Server
@@ -301,7 +305,7 @@ func (e *Env) NewOrg(t testing.TB, name, country string) Org {
 	t.Helper()
 	email := "owner-" + randomHex() + "@example.com"
 	password := "correct horse battery"
-	hash, err := auth.HashPassword(password)
+	hash, err := e.Passwords.Hash(password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,4 +452,33 @@ func withOpens(c *opens.Counter, next func(string, *http.Request)) func(string, 
 		count(linkID, r)
 		next(linkID, r)
 	}
+}
+
+// AddMember adds a member with role to org, through an invite accepted in
+// the store, and signs them in: the result has their id, email, password
+// and a bearer token, and ID is org's.
+func (e *Env) AddMember(t testing.TB, org Org, role domain.Role) Org {
+	t.Helper()
+	ctx := context.Background()
+	email := strings.ToLower(string(role)) + "-" + randomHex() + "@example.com"
+	password := "member password " + randomHex()
+	inviteToken, inviteHash := auth.NewToken()
+	if _, err := e.Store.CreateInvite(ctx, db.NewInvite{
+		OrganizationID: org.ID, Email: email, Role: role, InvitedBy: &org.UserID,
+		TokenHash: inviteHash, ExpiresAt: time.Now().Add(time.Hour),
+	}); err != nil {
+		t.Fatalf("invite %s: %v", role, err)
+	}
+	hash, err := e.Passwords.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, tokenHash := auth.NewToken()
+	user, err := e.Store.AcceptInvite(ctx, db.Acceptance{
+		TokenHash: auth.HashToken(inviteToken), Name: "Member " + email, PasswordHash: hash, SessionTokenHash: tokenHash,
+	})
+	if err != nil {
+		t.Fatalf("accept invite as %s: %v", role, err)
+	}
+	return Org{ID: org.ID, UserID: user.ID, Email: email, Password: password, Token: token}
 }

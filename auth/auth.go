@@ -14,52 +14,56 @@ import (
 	"importops/domain"
 )
 
-// BcryptCost is a variable so tests of unrelated behaviour can lower it.
-var BcryptCost = bcrypt.DefaultCost
-
 // MinPasswordLen: bcrypt reads at most 72 bytes, hence the maximum.
 const (
 	MinPasswordLen = 8
 	MaxPasswordLen = 72
 )
 
-// HashPassword returns a bcrypt hash of password.
-func HashPassword(password string) (string, error) {
-	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
-		return "", domain.Errorf(domain.BadInput, "password must be %d to %d bytes long", MinPasswordLen, MaxPasswordLen)
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
-	return string(h), err
-}
-
-// dummy is the hash compared against when the account does not exist, so
-// an unknown email costs the same time as a wrong password: it is made at
-// BcryptCost, the cost of the accounts' own hashes, and remade if that
-// changes.
-var dummy struct {
-	sync.Mutex
+// Passwords hashes and checks passwords at one bcrypt cost (BCRYPT_COST),
+// handed in rather than kept in a global, so tests choose theirs.
+type Passwords struct {
 	cost int
-	hash []byte
+	// dummy is compared against when the account does not exist, so an
+	// unknown email costs the same time as a wrong password.
+	dummy func() []byte
 }
 
-func dummyHash() []byte {
-	dummy.Lock()
-	defer dummy.Unlock()
-	if dummy.hash == nil || dummy.cost != BcryptCost {
-		h, err := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), BcryptCost)
+// NewPasswords hashes at cost (bcrypt.MinCost to bcrypt.MaxCost).
+func NewPasswords(cost int) *Passwords {
+	p := &Passwords{cost: cost}
+	p.dummy = sync.OnceValue(func() []byte {
+		h, err := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), cost)
 		if err != nil { // only for a cost out of bcrypt's range
 			h, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
 		}
-		dummy.cost, dummy.hash = BcryptCost, h
-	}
-	return dummy.hash
+		return h
+	})
+	return p
 }
 
-// CheckPassword reports whether password matches hash. An empty hash
-// (unknown account) still spends one bcrypt comparison at the same cost.
-func CheckPassword(hash, password string) bool {
+// ValidatePassword is the rule for a new password: 8 to 72 bytes.
+func ValidatePassword(password string) error {
+	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
+		return domain.Errorf(domain.BadInput, "password must be %d to %d bytes long", MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}
+
+// Hash returns a bcrypt hash of a valid new password.
+func (p *Passwords) Hash(password string) (string, error) {
+	if err := ValidatePassword(password); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), p.cost)
+	return string(h), err
+}
+
+// Check reports whether password matches hash. An empty hash (unknown
+// account) still spends one bcrypt comparison at the same cost.
+func (p *Passwords) Check(hash, password string) bool {
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = bcrypt.CompareHashAndPassword(p.dummy(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil

@@ -111,7 +111,7 @@ type createOrgOutput struct {
 }
 
 func createOrg(ctx context.Context, cfg config.Config, in createOrgInput, stdout io.Writer) error {
-	hash, err := auth.HashPassword(in.ownerPassword)
+	hash, err := auth.NewPasswords(cfg.BcryptCost).Hash(in.ownerPassword)
 	if err != nil {
 		return fmt.Errorf("hash password: %s", domain.ErrorMessage(err))
 	}

@@ -28,12 +28,13 @@ const usage = `usage:
   importops demo             create a demo organization and vehicle, print how to use them, then serve
   importops admin create-org --name NAME --country CC --owner-email EMAIL --owner-password PW [--owner-name NAME]
   importops admin set-subscription --org ORG_ID --status TRIALING|ACTIVE|PAST_DUE|LOCKED|CANCELED
+  importops admin invite --org ORG_ID --email EMAIL --role OWNER|ADMIN|STAFF
 
 Configuration is read from the environment: DATABASE_URL, LISTEN_ADDR,
-PUBLIC_BASE_URL, MEDIA_DIR, SECRET_KEY, APP_ENV, RATE_LIMITS, TRUSTED_PROXIES,
+PUBLIC_BASE_URL, STAFF_APP_URL, MEDIA_DIR, SECRET_KEY, APP_ENV, RATE_LIMITS, TRUSTED_PROXIES,
 DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME, DB_STATEMENT_TIMEOUT,
 DB_LOCK_TIMEOUT, DB_IDLE_IN_TRANSACTION_TIMEOUT, DB_CONNECT_TIMEOUT,
-SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE.
+SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, BCRYPT_COST.
 `
 
 // ExitError is an error that decides the process's exit status.
@@ -122,7 +123,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 
 func admin(ctx context.Context, args []string, env func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageErrorf("admin: missing subcommand: expected create-org or set-subscription")
+		return usageErrorf("admin: missing subcommand: expected create-org, set-subscription or invite")
 	}
 	switch args[0] {
 	case "create-org":
@@ -141,11 +142,19 @@ func admin(ctx context.Context, args []string, env func(string) string, stdout i
 		return withConfig(env, func(cfg config.Config) error {
 			return setSubscription(ctx, cfg, in, stdout)
 		})
+	case "invite":
+		in, err := parseInvite(args[1:])
+		if err != nil {
+			return helpOr(err, stdout)
+		}
+		return withConfig(env, func(cfg config.Config) error {
+			return invite(ctx, cfg, in, stdout)
+		})
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageErrorf("admin: unknown subcommand %q: expected create-org or set-subscription", args[0])
+		return usageErrorf("admin: unknown subcommand %q: expected create-org, set-subscription or invite", args[0])
 	}
 }
 

@@ -33,7 +33,6 @@ import (
 var testDB *sqlx.DB
 
 func TestMain(m *testing.M) {
-	auth.BcryptCost = bcrypt.MinCost // these tests are not about hashing cost
 	dbtest.Main(m, "cli", &testDB)
 }
 
@@ -46,6 +45,7 @@ func testEnv(t *testing.T, extra map[string]string) func(string) string {
 		"MEDIA_DIR":    t.TempDir(),
 		"LISTEN_ADDR":  "127.0.0.1:0",
 		"RATE_LIMITS":  "off",
+		"BCRYPT_COST":  "4", // these tests are not about hashing cost
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -122,7 +122,7 @@ func TestCreateOrg(t *testing.T) {
 	if err != nil || user == nil {
 		t.Fatalf("owner not stored: %v", err)
 	}
-	if !auth.CheckPassword(hash, "correct horse battery") {
+	if !auth.NewPasswords(bcrypt.MinCost).Check(hash, "correct horse battery") {
 		t.Error("the owner's password does not check against the stored hash")
 	}
 }
@@ -225,6 +225,14 @@ func TestBadArgumentsWriteNothing(t *testing.T) {
 		{"admin", "set-subscription", "--status", "LOCKED"},
 		{"admin", "set-subscription", "--org", "not-a-uuid", "--status", "LOCKED"},
 		{"admin", "set-subscription", "--org", org, "--status", "PAUSED"},
+		{"admin", "invite"},
+		{"admin", "invite", "--org", org, "--email", "a@example.com"},
+		{"admin", "invite", "--org", org, "--role", "STAFF"},
+		{"admin", "invite", "--email", "a@example.com", "--role", "STAFF"},
+		{"admin", "invite", "--org", "not-a-uuid", "--email", "a@example.com", "--role", "STAFF"},
+		{"admin", "invite", "--org", org, "--email", "not-an-email", "--role", "STAFF"},
+		{"admin", "invite", "--org", org, "--email", "a@example.com", "--role", "BOSS"},
+		{"admin", "invite", "--org", org, "--email", "a@example.com", "--role", "STAFF", "stray"},
 	}
 	count := func(table string) int {
 		t.Helper()
@@ -234,7 +242,7 @@ func TestBadArgumentsWriteNothing(t *testing.T) {
 		}
 		return n
 	}
-	orgs, users, tokens := count("organizations"), count("users"), count("auth_tokens")
+	orgs, users, tokens, invites := count("organizations"), count("users"), count("auth_tokens"), count("invites")
 
 	// A database that does not exist must not be created either.
 	never := withDatabase(t, dbtest.URL(t), "importops_cli_never_"+randomHex(t))
@@ -252,8 +260,9 @@ func TestBadArgumentsWriteNothing(t *testing.T) {
 			}
 		}
 	}
-	if o, u, k := count("organizations"), count("users"), count("auth_tokens"); o != orgs || u != users || k != tokens {
-		t.Errorf("bad arguments wrote to the database: organizations %d→%d, users %d→%d, tokens %d→%d", orgs, o, users, u, tokens, k)
+	if o, u, k, i := count("organizations"), count("users"), count("auth_tokens"), count("invites"); o != orgs || u != users || k != tokens || i != invites {
+		t.Errorf("bad arguments wrote to the database: organizations %d→%d, users %d→%d, tokens %d→%d, invites %d→%d",
+			orgs, o, users, u, tokens, k, invites, i)
 	}
 	var exists bool
 	if err := testDB.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, never.name); err != nil {

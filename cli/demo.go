@@ -39,7 +39,8 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 	}
 	defer a.Close()
 
-	org, user, err := demoOwner(ctx, a.store)
+	passwords := auth.NewPasswords(cfg.BcryptCost)
+	org, user, err := demoOwner(ctx, a.store, passwords)
 	if err != nil {
 		return err
 	}
@@ -52,23 +53,27 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 	if err != nil {
 		return err
 	}
+	staffEmail, err := demoStaff(ctx, api, a.store, passwords)
+	if err != nil {
+		return err
+	}
 	return a.listenAndServe(ctx, func(addr net.Addr) {
 		printDemo(stdout, demoSummary{
 			Org: org, Email: user.Email, Token: token, Vehicle: v,
-			LocalURL: localURL(addr), Playground: !cfg.Production(),
+			LocalURL: localURL(addr), Playground: !cfg.Production(), StaffEmail: staffEmail,
 		})
 	})
 }
 
 // demoOwner returns the demo organization and owner, creating them on the
 // first run.
-func demoOwner(ctx context.Context, store *db.Store) (*domain.Organization, *domain.User, error) {
+func demoOwner(ctx context.Context, store *db.Store, passwords *auth.Passwords) (*domain.Organization, *domain.User, error) {
 	user, hash, err := store.UserByEmail(ctx, demoEmail)
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	if user != nil {
-		if !auth.CheckPassword(hash, demoPassword) {
+		if !passwords.Check(hash, demoPassword) {
 			return nil, nil, fmt.Errorf("demo: the account %s exists but its password is no longer the demo password; use another database", demoEmail)
 		}
 		org, err := store.Organization(ctx, user.OrganizationID)
@@ -77,7 +82,7 @@ func demoOwner(ctx context.Context, store *db.Store) (*domain.Organization, *dom
 		}
 		return org, user, nil
 	}
-	hash, err = auth.HashPassword(demoPassword)
+	hash, err = passwords.Hash(demoPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: hash password: %w", err)
 	}
@@ -295,6 +300,7 @@ type demoSummary struct {
 	Vehicle      demoVehicleInfo
 	LocalURL     string
 	Playground   bool
+	StaffEmail   string // the STAFF member's sign-in (demoStaffPassword)
 }
 
 func printDemo(w io.Writer, s demoSummary) {
@@ -316,6 +322,7 @@ ImportOps demo is running.
 
   Organization:    %s (%s), id %s
   Owner sign-in:   %s / %s
+  Staff sign-in:   %s / %s
   Staff token:     %s
   Vehicle:         %s, id %s
   Tracking URL:    %s
@@ -335,6 +342,7 @@ Press Ctrl+C to stop.
 `,
 		s.Org.Name, s.Org.Country, s.Org.ID,
 		s.Email, demoPassword,
+		s.StaffEmail, demoStaffPassword,
 		s.Token,
 		s.Vehicle.Title, s.Vehicle.ID,
 		s.Vehicle.TrackingURL,

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -15,6 +17,7 @@ var (
 	demoVehicleRE = regexp.MustCompile(`Vehicle:\s+.*, id (\S+)`)
 	demoURLRE     = regexp.MustCompile(`Tracking URL:\s+(\S+)`)
 	demoLocalRE   = regexp.MustCompile(`GraphQL endpoint:\s+(\S+)/graphql`)
+	demoStaffRE   = regexp.MustCompile(`Staff sign-in:\s+(\S+) / (\S+)`)
 )
 
 type demoRun struct {
@@ -89,6 +92,26 @@ func runDemo(t *testing.T, env func(string) string) demoRun {
 	res.Body.Close()
 	if !strings.Contains(string(viewer), demoEmail) {
 		t.Errorf("the printed token does not sign in as %s: %s", demoEmail, viewer)
+	}
+
+	// The printed STAFF sign-in works, as a STAFF member of the demo
+	// organization.
+	m := demoStaffRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the demo's summary lacks the staff sign-in:\n%s", out)
+	}
+	login, _ := json.Marshal(map[string]any{
+		"query":     `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { role } } }`,
+		"variables": map[string]string{"e": m[1], "p": m[2]},
+	})
+	res, err = http.Post(r.local+"/graphql", "application/json", bytes.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(staff), `"role":"STAFF"`) {
+		t.Errorf("the printed staff sign-in %s / %s does not sign in as STAFF: %s", m[1], m[2], staff)
 	}
 	return r
 }

@@ -9,13 +9,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 type Config struct {
 	DatabaseURL   string
 	ListenAddr    string
 	PublicBaseURL string
-	MediaDir      string
+	// StaffAppURL is the origin of the staff frontend, where invite links
+	// point (STAFF_APP_URL/invite/<token>).
+	StaffAppURL string
+	MediaDir    string
 	// SecretKey signs short-lived media URLs. Empty: generated once and
 	// kept in the database.
 	SecretKey  string
@@ -23,6 +28,8 @@ type Config struct {
 	RateLimits bool
 	// OpenCounting counts opens of tracking links (OPEN_COUNTING).
 	OpenCounting bool
+	// BcryptCost is the cost of new password hashes.
+	BcryptCost int
 
 	// MediaStore, when set (s3://bucket/prefix), keeps media in an
 	// S3-compatible bucket instead of MediaDir; MediaS3Endpoint overrides
@@ -72,6 +79,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Env:           get("APP_ENV", "development"),
 	}
 	var errs []string
+	c.StaffAppURL = strings.TrimRight(get("STAFF_APP_URL", c.PublicBaseURL), "/")
+	if u, err := url.Parse(c.StaffAppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("STAFF_APP_URL must be an http(s) origin such as https://app.import-ops.com, not %q", c.StaffAppURL))
+	}
 	c.MediaStore = get("MEDIA_STORE", "")
 	c.MediaS3Endpoint = get("MEDIA_S3_ENDPOINT", "")
 	if u, err := url.Parse(c.MediaStore); c.MediaStore != "" && (err != nil || u.Scheme != "s3" || u.Host == "") {
@@ -117,6 +128,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("%s must be a duration such as 30s, not %q", key, v))
 		}
 		return d
+	}
+	if c.BcryptCost = intVar("BCRYPT_COST", bcrypt.DefaultCost); c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
+		errs = append(errs, fmt.Sprintf("BCRYPT_COST must be %d to %d, not %d", bcrypt.MinCost, bcrypt.MaxCost, c.BcryptCost))
 	}
 	c.DBMaxOpenConns = intVar("DB_MAX_OPEN_CONNS", 20)
 	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", 10)

@@ -77,7 +77,7 @@ type CustomerPage struct {
 
 // Customers lists the organization's customers alphabetically.
 func (s *Store) Customers(ctx context.Context, orgID string, first *int, after *string) (*CustomerPage, error) {
-	n, err := pageSize(first)
+	n, err := PageSize(first)
 	if err != nil {
 		return nil, err
 	}

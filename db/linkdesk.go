@@ -231,7 +231,7 @@ type LinkPage struct {
 // TrackingLinks lists the organization's links, ended ones included,
 // newest first.
 func (s *Store) TrackingLinks(ctx context.Context, orgID string, first *int, after *string, f LinkFilter) (*LinkPage, error) {
-	n, err := pageSize(first)
+	n, err := PageSize(first)
 	if err != nil {
 		return nil, err
 	}

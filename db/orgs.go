@@ -38,9 +38,9 @@ const orgColumns = `id, name, country, subscription_status, logo_key, link_expir
 const (
 	sqlInsertOrg = `INSERT INTO organizations (name, country, subscription_status)
 		VALUES ($1, $2, 'ACTIVE') RETURNING ` + orgColumns
-	sqlOrgByID          = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
-	sqlSetSubscription  = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
-	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, link_expiry_days_after_delivery = $4,
+	sqlOrgByID         = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
+	sqlSetSubscription = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlUpdateOrg       = `UPDATE organizations SET name = $2, country = $3, link_expiry_days_after_delivery = $4,
 		updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlSetOrgLogo       = `UPDATE organizations SET logo_key = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlOrgByLogoKey     = `SELECT ` + orgColumns + ` FROM organizations WHERE logo_key = $1`

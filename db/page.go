@@ -10,8 +10,8 @@ import (
 
 // Page limits of the connection fields.
 const (
-	DefaultPageSize = 50
-	MaxPageSize     = 100
+	defaultPageSize = 50
+	maxPageSize     = 100
 )
 
 // cursor is the opaque position after which a page starts.
@@ -37,13 +37,16 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-// pageSize applies the default and refuses sizes outside 1..MaxPageSize.
-func pageSize(first *int) (int, error) {
+// PageSize is the page-size rule of every connection field, the one
+// place it lives: the default for no first, and sizes outside
+// 1..maxPageSize refused. The HTTP layer asks it before a query runs
+// (limits and complexity), the store when it runs.
+func PageSize(first *int) (int, error) {
 	if first == nil {
-		return DefaultPageSize, nil
+		return defaultPageSize, nil
 	}
-	if *first < 1 || *first > MaxPageSize {
-		return 0, domain.Errorf(domain.BadInput, "first must be between 1 and %d", MaxPageSize)
+	if *first < 1 || *first > maxPageSize {
+		return 0, domain.Errorf(domain.BadInput, "first must be between 1 and %d", maxPageSize)
 	}
 	return *first, nil
 }

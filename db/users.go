@@ -33,11 +33,11 @@ const userColumns = `id, organization_id, email, name, role, created_at`
 const (
 	sqlInsertUser = `INSERT INTO users (organization_id, email, name, role, password_hash)
 		VALUES ($1, $2, $3, $4, $5) RETURNING ` + userColumns
-	sqlUserByEmail = `SELECT ` + userColumns + `, password_hash FROM users WHERE lower(email) = lower($1)`
+	sqlUserByEmail = `SELECT ` + userColumns + `, password_hash FROM users WHERE lower(email) = lower($1) AND removed_at IS NULL`
 	sqlUsersByIDs  = `SELECT ` + userColumns + ` FROM users WHERE organization_id = $1 AND id = ANY($2)`
 	sqlInsertToken = `INSERT INTO auth_tokens (token_hash, user_id) VALUES ($1, $2)`
 	sqlViewer      = `SELECT u.id, u.organization_id, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.removed_at IS NULL`
 	sqlRevokeToken = `UPDATE auth_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`
 )
 

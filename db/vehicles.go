@@ -359,7 +359,7 @@ type VehiclePage struct {
 // Vehicles lists the organization's vehicles, newest first. Search matches
 // make, model, title, VIN, stock number and customer name.
 func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter) (*VehiclePage, error) {
-	n, err := pageSize(first)
+	n, err := PageSize(first)
 	if err != nil {
 		return nil, err
 	}

@@ -173,3 +173,18 @@ type Field[T any] struct {
 
 // Set returns a Field that changes the value to v.
 func Set[T any](v T) Field[T] { return Field[T]{Set: true, Value: v} }
+
+// Invite asks someone to join an organization with a role. Token is set
+// only on the invite just made: the database keeps its hash alone.
+type Invite struct {
+	ID             string
+	OrganizationID string
+	Email          string
+	Role           Role
+	InvitedByID    *string
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+	Token          string
+}
+
+func (i *Invite) Owner() string { return i.OrganizationID }

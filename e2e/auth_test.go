@@ -7,6 +7,8 @@ package e2e
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,6 +291,44 @@ func TestAuthSecretsAreStoredHashed(t *testing.T) {
 				}
 				if len(raw) >= 16 && bytes.Contains(r.Hash, raw) {
 					t.Errorf("auth_tokens row %d contains the token's decoded bytes", i)
+				}
+			}
+		}
+	})
+
+	t.Run("no table holds an invite or bearer token in the clear", func(t *testing.T) {
+		inv := tmInviteUser(t, env, token, "scanned-"+randomSuffix()+"@example.com", "STAFF")
+		inviteToken := tmToken(inv.URL)
+		member, res := tmAccept(t, env, inviteToken, "Scanned Member", "scanned password")
+		if len(res.Errors) > 0 {
+			t.Fatalf("accept: %s", res.Body)
+		}
+		pending := tmToken(tmInviteUser(t, env, token, "pending-"+randomSuffix()+"@example.com", "ADMIN").URL)
+		var tables []string
+		if err := testDB.Select(&tables, `SELECT quote_ident(table_name) FROM information_schema.tables
+			WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(tables, "invites") || !slices.Contains(tables, "auth_tokens") {
+			t.Fatalf("the scan misses tables: %v", tables)
+		}
+		for _, table := range tables {
+			var rows []string
+			if err := testDB.Select(&rows, `SELECT t::text FROM `+table+` t`); err != nil {
+				t.Fatal(err)
+			}
+			for name, secret := range map[string]string{"accepted invite": inviteToken, "pending invite": pending,
+				"session": member.Token, "login": token} {
+				raw, err := base64.RawURLEncoding.DecodeString(secret)
+				if err != nil || len(raw) < 16 {
+					t.Fatalf("the %s token %q is not base64url of at least 128 bits", name, secret)
+				}
+				for _, row := range rows {
+					// bytea columns print as \x<hex>: of the text or of its bytes
+					if strings.Contains(row, secret) || strings.Contains(row, hex.EncodeToString([]byte(secret))) ||
+						strings.Contains(row, hex.EncodeToString(raw)) {
+						t.Errorf("table %s holds the %s token in the clear: %s", table, name, row)
+					}
 				}
 			}
 		}

@@ -103,14 +103,20 @@ func caPNG(t *testing.T, c color.RGBA) []byte {
 	return buf.Bytes()
 }
 
+// caFresh is how long another instance may take to see a write: a
+// generous deadline, so that a slow machine or -race never fails a test
+// that is about the result. How fast it is (about 100 ms at most) is
+// scripts/load's to measure, not a test's to assert.
+const caFresh = 5 * time.Second
+
 // Every write that can change a public view, made through instance A,
-// shows on A at once and on B — which only hears of it through
-// LISTEN/NOTIFY — within 100 ms.
+// shows on A at once and on B, which only hears of it through
+// LISTEN/NOTIFY, within caFresh.
 func TestPublicCacheTwoInstances(t *testing.T) {
 	a := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
 	b := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
 	t.Parallel()
-	const within = 100 * time.Millisecond
+	const within = caFresh
 
 	type write struct {
 		name   string
@@ -329,7 +335,7 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 	if _, err := b.Store.UpdateVehicle(ctx, org.ID, vehicleID, db.VehiclePatch{Model: domain.Field[*string]{Set: true, Value: &model}}); err != nil {
 		t.Fatal(err)
 	}
-	caWithin(t, 100*time.Millisecond, a, slug, "A after reconnecting", func(v *caView) bool {
+	caWithin(t, caFresh, a, slug, "A after reconnecting", func(v *caView) bool {
 		return v != nil && strings.EqualFold(v.Vehicle.Model, model)
 	})
 }

@@ -22,6 +22,8 @@ import (
 
 	"importops/apptest"
 	"importops/db"
+	"importops/db/dbtest"
+	"importops/tracking"
 )
 
 // pcAnswer is one raw answer to a POST /graphql.
@@ -157,7 +159,8 @@ func TestPublicAnswerIdentical(t *testing.T) {
 // Different selection sets, variables and persisted-query forms never
 // share an answer; nulls and errors are never stored.
 func TestPublicAnswerKeys(t *testing.T) {
-	env := apptest.New(t, testDB)
+	conn, count := dbtest.OpenCounting(t)
+	env := apptest.New(t, conn)
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Keyed Imports", 2)
 	full := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
@@ -176,11 +179,23 @@ func TestPublicAnswerKeys(t *testing.T) {
 			t.Fatalf("another slug answered %s", other.body)
 		}
 	})
-	unknown := pcBody(apptest.PublicQuery, apptest.Vars{"slug": strings.Repeat("x", 26)})
+	// Shaped like our slugs, so that it is looked up rather than refused
+	// as junk before the cache is reached.
+	unknownSlug := strings.Repeat("x", tracking.SlugLen)
+	if !tracking.PlausibleSlug(unknownSlug) {
+		t.Fatalf("%q is not shaped like a slug", unknownSlug)
+	}
+	unknown := pcBody(apptest.PublicQuery, apptest.Vars{"slug": unknownSlug})
 	pcNoHit(t, env, "an unknown slug, twice", func() {
-		for range 2 {
+		for i := range 2 {
+			before := count.Statements() + count.Prepares()
 			if pcAvailable(t, pcPost(t, env, "", unknown)) {
 				t.Fatal("an unknown slug is available")
+			}
+			// Neither the answer nor the missing link is kept: each
+			// lookup asks the database.
+			if count.Statements()+count.Prepares() == before {
+				t.Fatalf("lookup %d of an unknown slug ran no SQL: the tracking cache kept it", i+1)
 			}
 		}
 	})
@@ -235,7 +250,7 @@ func TestPublicAnswerStaff(t *testing.T) {
 }
 
 // Revoked through another instance, which only NOTIFY tells: the stored
-// answer stops within 100 ms and is never served again.
+// answer stops within caFresh and is never served again.
 func TestPublicAnswerRevokedElsewhere(t *testing.T) {
 	a := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
 	b := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
@@ -246,7 +261,7 @@ func TestPublicAnswerRevokedElsewhere(t *testing.T) {
 	caDo(t, a, fleet.Org.Token, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": fleet.VehicleIDs[0]})
 	start := time.Now()
 	for pcAvailable(t, pcPost(t, b, "", body)) {
-		if time.Since(start) > 100*time.Millisecond {
+		if time.Since(start) > caFresh {
 			t.Fatalf("the other instance still serves the revoked link after %v", time.Since(start))
 		}
 		time.Sleep(time.Millisecond)

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"importops/apptest"
-	"importops/auth"
 	"importops/db/dbtest"
 	"importops/tracking"
 )
@@ -271,13 +270,9 @@ func TestRateLimitsOff(t *testing.T) {
 // the comparison, or compared at another cost, they would differ
 // tenfold or more.
 //
-// Not parallel: it raises auth.BcryptCost, which every other test of the
-// package has lowered, and runs before any parallel test resumes.
+// Not parallel: timing is measured while no other test runs.
 func TestLoginTiming(t *testing.T) {
-	saved := auth.BcryptCost
-	auth.BcryptCost = bcrypt.DefaultCost
-	t.Cleanup(func() { auth.BcryptCost = saved })
-	env := apptest.New(t, testDB)
+	env := apptest.NewWith(t, testDB, apptest.Options{Env: map[string]string{"BCRYPT_COST": strconv.Itoa(bcrypt.DefaultCost)}})
 	org := env.NewOrg(t, "Timed Imports", "NZ") // its hash is at the default cost
 
 	login := func(email, password string) time.Duration {

@@ -4,10 +4,8 @@ package e2e
 // update semantics, delete, paging, search and stage filters), customers,
 // money, notes, costs and payments.
 //
-// Every top-level test creates its own server and organizations BEFORE
-// calling t.Parallel: apptest.New and env.NewOrg touch auth.BcryptCost, a
-// package variable, and doing so in the sequential phase keeps the race
-// detector quiet however the other e2e files are written.
+// Every top-level test creates its own server and organizations, then
+// calls t.Parallel.
 
 import (
 	"encoding/base64"

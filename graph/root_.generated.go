@@ -24,6 +24,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Invite() InviteResolver
 	Mutation() MutationResolver
 	Note() NoteResolver
 	Organization() OrganizationResolver
@@ -69,29 +70,44 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Invite struct {
+		Email     func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		InvitedBy func(childComplexity int) int
+		Role      func(childComplexity int) int
+		URL       func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
 	}
 
 	Mutation struct {
+		AcceptInvite           func(childComplexity int, token string, name string, password string) int
 		AddCost                func(childComplexity int, vehicleID string, input model.CostInput) int
 		AddNote                func(childComplexity int, vehicleID string, body string, scope domain.NoteScope) int
+		CancelInvite           func(childComplexity int, id string) int
+		ChangePassword         func(childComplexity int, currentPassword string, newPassword string) int
 		CreateCustomer         func(childComplexity int, input model.CustomerInput) int
 		CreateTrackingLink     func(childComplexity int, vehicleID string, options *model.TrackingLinkOptionsInput) int
 		CreateVehicle          func(childComplexity int, input model.CreateVehicleInput) int
 		DeleteNote             func(childComplexity int, id string) int
 		DeleteVehicle          func(childComplexity int, id string) int
 		DeleteVehiclePhoto     func(childComplexity int, id string) int
+		InviteUser             func(childComplexity int, email string, role domain.Role) int
 		Login                  func(childComplexity int, email string, password string) int
 		Logout                 func(childComplexity int) int
 		RecordPayment          func(childComplexity int, vehicleID string, input model.PaymentInput) int
 		RegenerateTrackingLink func(childComplexity int, vehicleID string) int
+		RemoveUser             func(childComplexity int, userID string) int
 		RevokeTrackingLink     func(childComplexity int, vehicleID string) int
 		SetHeroPhoto           func(childComplexity int, vehicleID string, photoID *string) int
 		UpdateNote             func(childComplexity int, id string, body *string, scope *domain.NoteScope) int
 		UpdateOrganization     func(childComplexity int, input model.UpdateOrganizationInput) int
 		UpdateTrackingLink     func(childComplexity int, vehicleID string, options model.TrackingLinkOptionsInput) int
+		UpdateUserRole         func(childComplexity int, userID string, role domain.Role) int
 		UpdateVehicle          func(childComplexity int, id string, input model.UpdateVehicleInput) int
 		UploadOrganizationLogo func(childComplexity int, file graphql.Upload) int
 		UploadVehiclePhoto     func(childComplexity int, vehicleID string, file graphql.Upload, caption *string) int
@@ -188,9 +204,11 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Customers       func(childComplexity int, first *int, after *string) int
+		PendingInvites  func(childComplexity int) int
 		PublicTracking  func(childComplexity int, slug string) int
 		TrackingLinks   func(childComplexity int, first *int, after *string, state *domain.LinkState, expiringBefore *time.Time) int
 		TrackingPreview func(childComplexity int, vehicleID string, options *model.TrackingLinkOptionsInput) int
+		Users           func(childComplexity int) int
 		Vehicle         func(childComplexity int, id string) int
 		Vehicles        func(childComplexity int, first *int, after *string, stage *domain.Stage, search *string) int
 		Viewer          func(childComplexity int) int
@@ -392,6 +410,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
+	case "Invite.email":
+		if e.ComplexityRoot.Invite.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.Email(childComplexity), true
+	case "Invite.expiresAt":
+		if e.ComplexityRoot.Invite.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.ExpiresAt(childComplexity), true
+	case "Invite.id":
+		if e.ComplexityRoot.Invite.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.ID(childComplexity), true
+	case "Invite.invitedBy":
+		if e.ComplexityRoot.Invite.InvitedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.InvitedBy(childComplexity), true
+	case "Invite.role":
+		if e.ComplexityRoot.Invite.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.Role(childComplexity), true
+	case "Invite.url":
+		if e.ComplexityRoot.Invite.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invite.URL(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -405,6 +460,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.acceptInvite":
+		if e.ComplexityRoot.Mutation.AcceptInvite == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptInvite_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptInvite(childComplexity, args["token"].(string), args["name"].(string), args["password"].(string)), true
 	case "Mutation.addCost":
 		if e.ComplexityRoot.Mutation.AddCost == nil {
 			break
@@ -427,6 +493,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddNote(childComplexity, args["vehicleId"].(string), args["body"].(string), args["scope"].(domain.NoteScope)), true
+	case "Mutation.cancelInvite":
+		if e.ComplexityRoot.Mutation.CancelInvite == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelInvite_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelInvite(childComplexity, args["id"].(string)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -493,6 +581,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteVehiclePhoto(childComplexity, args["id"].(string)), true
+	case "Mutation.inviteUser":
+		if e.ComplexityRoot.Mutation.InviteUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inviteUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InviteUser(childComplexity, args["email"].(string), args["role"].(domain.Role)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -532,6 +631,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegenerateTrackingLink(childComplexity, args["vehicleId"].(string)), true
+	case "Mutation.removeUser":
+		if e.ComplexityRoot.Mutation.RemoveUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveUser(childComplexity, args["userId"].(string)), true
 	case "Mutation.revokeTrackingLink":
 		if e.ComplexityRoot.Mutation.RevokeTrackingLink == nil {
 			break
@@ -587,6 +697,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTrackingLink(childComplexity, args["vehicleId"].(string), args["options"].(model.TrackingLinkOptionsInput)), true
+	case "Mutation.updateUserRole":
+		if e.ComplexityRoot.Mutation.UpdateUserRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateUserRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateUserRole(childComplexity, args["userId"].(string), args["role"].(domain.Role)), true
 	case "Mutation.updateVehicle":
 		if e.ComplexityRoot.Mutation.UpdateVehicle == nil {
 			break
@@ -963,6 +1084,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.pendingInvites":
+		if e.ComplexityRoot.Query.PendingInvites == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PendingInvites(childComplexity), true
 	case "Query.publicTracking":
 		if e.ComplexityRoot.Query.PublicTracking == nil {
 			break
@@ -996,6 +1123,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.TrackingPreview(childComplexity, args["vehicleId"].(string), args["options"].(*model.TrackingLinkOptionsInput)), true
+	case "Query.users":
+		if e.ComplexityRoot.Query.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Users(childComplexity), true
 	case "Query.vehicle":
 		if e.ComplexityRoot.Query.Vehicle == nil {
 			break
@@ -1815,6 +1948,54 @@ input MoneyInput {
   currency: String!
 }
 `, BuiltIn: false},
+	{Name: "../schema/team.graphqls", Input: `# The team: several staff members per organization, with roles.
+# Follows ../shared/spec/team.graphql; schema/contract_team_test.go checks it.
+# Who may do what is decided in one place: package access.
+
+extend type Query {
+  "Members of the viewer's organization, oldest first. Any role may read it."
+  users: [User!]!
+  "Invites not yet accepted and not expired. OWNER and ADMIN."
+  pendingInvites: [Invite!]!
+}
+
+extend type Mutation {
+  """
+  OWNER and ADMIN. A one-time invite, valid 7 days. CONFLICT when the email
+  already belongs to an account. Inviting an email again replaces its
+  pending invite: the earlier URL stops working.
+  """
+  inviteUser(email: String!, role: Role!): Invite!
+  "OWNER and ADMIN. The invite's URL stops working."
+  cancelInvite(id: ID!): ID!
+  """
+  Anonymous. Turns an invite token (the last path segment of Invite.url)
+  into an account of the inviting organization and signs it in. An unknown,
+  used, cancelled or expired token is BAD_USER_INPUT, all alike.
+  """
+  acceptInvite(token: String!, name: String!, password: String!): AuthPayload!
+  "OWNER and ADMIN, within the role rules above."
+  updateUserRole(userId: ID!, role: Role!): User!
+  "OWNER and ADMIN, within the role rules above. Every session of that user ends at once."
+  removeUser(userId: ID!): ID!
+  "The signed-in user. Every other session of the user ends; this one stays."
+  changePassword(currentPassword: String!, newPassword: String!): Boolean!
+}
+
+type Invite {
+  id: ID!
+  email: String!
+  role: Role!
+  """
+  STAFF_APP_URL + /invite/ + token. The token is known only when the invite
+  is made (the database keeps its hash): elsewhere, e.g. in pendingInvites,
+  this is STAFF_APP_URL + /invite/ without it.
+  """
+  url: String!
+  expiresAt: Time!
+  invitedBy: User
+}
+`, BuiltIn: false},
 	{Name: "../schema/tracking.graphqls", Input: `extend type Mutation {
   "CONFLICT error if the vehicle already has an active link."
   createTrackingLink(vehicleId: ID!, options: TrackingLinkOptionsInput): TrackingLink!
@@ -2066,6 +2247,24 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Invite(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invite_id(ctx, field)
+	case "email":
+		return ec.fieldContext_Invite_email(ctx, field)
+	case "role":
+		return ec.fieldContext_Invite_role(ctx, field)
+	case "url":
+		return ec.fieldContext_Invite_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Invite_expiresAt(ctx, field)
+	case "invitedBy":
+		return ec.fieldContext_Invite_invitedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invite", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

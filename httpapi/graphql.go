@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -21,6 +22,7 @@ import (
 	"importops/graph"
 	"importops/loaders"
 	"importops/resolvers"
+	"importops/team"
 )
 
 // newGraphQL builds the GraphQL handler: explicit transports, the query
@@ -28,7 +30,10 @@ import (
 func newGraphQL(h *handlers) *handler.Server {
 	d := h.Deps
 	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  resolvers.New(d.Store, d.Media, d.Signer, d.Tracking, d.Config.PublicBaseURL),
+		Resolvers: resolvers.New(d.Store, d.Media, d.Signer, d.Tracking, d.Config.PublicBaseURL, &team.Service{
+			Store: d.Store, Passwords: auth.NewPasswords(d.Config.BcryptCost),
+			StaffAppURL: d.Config.StaffAppURL, Now: time.Now,
+		}),
 		Directives: graph.DirectiveRoot{StaffOnly: staffOnly},
 		Complexity: complexity(),
 	})
@@ -38,19 +43,21 @@ func newGraphQL(h *handlers) *handler.Server {
 		}
 	}
 	srv := handler.New(es)
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.MultipartForm{
+	// The transports, the first that supports a request serves it. A
+	// streaming transport (SSE, WebSocket) goes before httpTransport,
+	// which takes every GET and every POST of JSON.
+	srv.AddTransport(httpTransport{})
+	srv.AddTransport(multipartTransport{Transport: transport.MultipartForm{
 		MaxUploadSize: maxMultipartBody,
 		MaxMemory:     maxMultipartMemory,
-	})
+	}, h: h})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	// The limits, in the order they run: the directives while the query is
-	// only lexed, the tokens while it is parsed, then, once it is valid,
-	// its shape and its complexity. All before anything executes.
-	srv.Use(countDirectives{})
+	// The limits, in the order they run: the tokens while the query is
+	// parsed, the directives while it is validated, then, once it is
+	// valid, its shape and its complexity. All before anything executes.
 	srv.SetParserTokenLimit(maxTokens)
+	srv.SetValidationRulesFn(validationRules)
 	srv.Use(queryShape{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	// Suggestions ("Did you mean …?") name fields an anonymous caller was
@@ -99,7 +106,7 @@ func (h *handlers) authenticate(ctx context.Context, next graphql.OperationHandl
 		}
 	}
 	opCtx.DisableIntrospection = h.Config.Production() && viewer == nil
-	if s := shapeOf(opCtx); opCtx.DisableIntrospection && s != nil && s.introspection {
+	if roots := rootFields(opCtx.Operation); opCtx.DisableIntrospection && (roots["__schema"] || roots["__type"]) {
 		return h.refuse(ctx, validationError("introspection is disabled"))
 	}
 	return next(ctx)
@@ -143,9 +150,9 @@ func (h *handlers) noteOperation(ctx context.Context, resp *graphql.Response) (l
 	label, name = opInvalid, ""
 	if graphql.HasOperationContext(ctx) {
 		opCtx := graphql.GetOperationContext(ctx)
-		label = operationLabel(shapeOf(opCtx), h.rootFields)
+		label = operationLabel(rootFields(opCtx.Operation), h.rootFields)
 		if opCtx.Operation != nil && label != opInvalid {
-			name = opCtx.Operation.Name
+			name = clip(opCtx.Operation.Name, maxQuoted)
 		}
 	}
 	requestInfo(ctx).setOperation(label, name, outcome(resp.Errors))
@@ -203,10 +210,12 @@ func trimErrors(errs gqlerror.List) gqlerror.List {
 
 // presentError maps every error to a client-safe message and an
 // extensions.code; anything not a *domain.Error is logged and hidden. In
-// production no message suggests a name ("Did you mean …?").
+// production no message suggests a name ("Did you mean …?"). No message
+// is longer than maxMessage: gqlparser's quote the client's names whole.
 func presentError(log *slog.Logger, production bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		defer func() { gqlErr.Message = clip(gqlErr.Message, maxMessage) }()
 		var derr *domain.Error
 		switch {
 		case errors.As(err, &derr):
@@ -231,6 +240,10 @@ func presentError(log *slog.Logger, production bool) graphql.ErrorPresenterFunc 
 		return gqlErr
 	}
 }
+
+// maxMessage is the longest error message: a message quoting a client's
+// name quotes at most its first maxMessage bytes.
+const maxMessage = 200
 
 // stripSuggestion cuts the " Did you mean …?" that gqlparser's validation
 // rules append to a message.
@@ -258,4 +271,73 @@ func staffOnly(ctx context.Context, obj any, next graphql.Resolver) (any, error)
 		return nil, domain.Errorf(domain.Forbidden, "not allowed")
 	}
 	return next(ctx)
+}
+
+// Operation labels besides the schema's root fields.
+const (
+	opRefused       = "refused"       // refused before it was parsed: its shape, a rate limit
+	opInvalid       = "invalid"       // refused by the parser or a validation rule
+	opMultiple      = "multiple"      // several root fields
+	opIntrospection = "introspection" // __schema or __type only
+	opTypename      = "typename"      // __typename only
+)
+
+// rootFields are the names an operation selects at its root, fragments
+// included; nil without an operation.
+func rootFields(op *ast.OperationDefinition) map[string]bool {
+	if op == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	var walk func(ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch sel := sel.(type) {
+			case *ast.Field:
+				names[sel.Name] = true
+			case *ast.InlineFragment:
+				walk(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				if sel.Definition != nil {
+					walk(sel.Definition.SelectionSet)
+				}
+			}
+		}
+	}
+	walk(op.SelectionSet)
+	return names
+}
+
+// operationLabel names an operation for logs and metrics from a bounded
+// set: the one root field it selects (a name of the schema, never the
+// client's operation name), or one of the labels above.
+func operationLabel(fields, roots map[string]bool) string {
+	if fields == nil {
+		return opInvalid
+	}
+	var only string
+	n := 0
+	introspection := false
+	for name := range fields {
+		switch {
+		case name == "__typename":
+		case name == "__schema" || name == "__type":
+			introspection = true
+		case roots[name]:
+			only = name
+			n++
+		default:
+			return opInvalid
+		}
+	}
+	switch {
+	case n > 1 || (n == 1 && introspection):
+		return opMultiple
+	case n == 1:
+		return only
+	case introspection:
+		return opIntrospection
+	default:
+		return opTypename
+	}
 }

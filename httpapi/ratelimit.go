@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/hex"
 	"math"
 	"net/http"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 
+	"importops/auth"
 	"importops/domain"
 )
 
@@ -224,35 +226,51 @@ func writeRateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration
 	w.Write([]byte("too many requests: try again later\n"))
 }
 
-// limitFields is the GraphQL side of failed logins, per account and per
-// client IP: each is checked before the login runs, and a login refused
-// as UNAUTHENTICATED spends a unit. (Failed public lookups are charged
-// by tracking.Service: lookupBudget.)
+// limitFields is the GraphQL side of failed sign-ins (limitSignIn), per
+// account and per client IP. (Failed public lookups are charged by
+// tracking.Service: lookupBudget.)
 func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	switch {
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
-		account := strings.ToLower(strings.TrimSpace(email))
-		if len(account) > 320 {
-			account = account[:320]
+		return h.limitSignIn(ctx, strings.ToLower(strings.TrimSpace(email)), next)
+	case fc.Object == "Mutation" && fc.Field.Name == "acceptInvite":
+		// Guessing invite tokens is guessing passwords: login's budget,
+		// per address and per token (kept as its hash).
+		token, _ := fc.Args["token"].(string)
+		return h.limitSignIn(ctx, "invite:"+hex.EncodeToString(auth.HashToken(token)), next)
+	case fc.Object == "Mutation" && fc.Field.Name == "changePassword":
+		// A stolen session must not become a way to guess the password.
+		if v := auth.ViewerFrom(ctx); v != nil {
+			return h.limitSignIn(ctx, "user:"+v.UserID, next)
 		}
-		endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
-		if !ok {
-			return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
-		}
-		endAccount, wait, ok := h.limits.loginAccount.begin(account)
-		if !ok {
-			endIP(true) // trying a locked account is a failed attempt too
-			return nil, h.rateLimited(ctx, loginAccountBudget.name, wait)
-		}
-		res, err := next(ctx)
-		failed := domain.IsCode(err, domain.Unauthenticated)
-		endAccount(failed)
-		endIP(failed)
-		return res, err
 	}
 	return next(ctx)
+}
+
+// limitSignIn is the budget of every attempt to prove a secret (login,
+// acceptInvite, changePassword): per client address and per account, each
+// checked before the attempt runs, and a refused attempt
+// (UNAUTHENTICATED or BAD_USER_INPUT) spends a unit of both.
+func (h *handlers) limitSignIn(ctx context.Context, account string, next graphql.Resolver) (any, error) {
+	if len(account) > 320 {
+		account = account[:320]
+	}
+	endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
+	if !ok {
+		return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
+	}
+	endAccount, wait, ok := h.limits.loginAccount.begin(account)
+	if !ok {
+		endIP(true) // trying a locked account is a failed attempt too
+		return nil, h.rateLimited(ctx, loginAccountBudget.name, wait)
+	}
+	res, err := next(ctx)
+	failed := domain.IsCode(err, domain.Unauthenticated) || domain.IsCode(err, domain.BadInput)
+	endAccount(failed)
+	endIP(failed)
+	return res, err
 }
 
 // rateLimited counts a refusal by limit and is its error; the request's

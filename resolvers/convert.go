@@ -5,6 +5,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"importops/access"
 	"importops/auth"
 	"importops/db"
 	"importops/domain"
@@ -33,9 +34,10 @@ func moneyField(o graphql.Omittable[*model.MoneyInput]) domain.Field[*domain.Mon
 	return domain.Field[*domain.Money]{Set: set, Value: money(v)}
 }
 
-// staff returns the caller and the request's loaders, or UNAUTHENTICATED.
+// staff returns the caller and the request's loaders, or UNAUTHENTICATED:
+// every role may work with the organization's records (access.Records).
 func staff(ctx context.Context) (*auth.Viewer, *loaders.Loaders, error) {
-	v, err := auth.Require(ctx)
+	v, err := allowed(ctx, access.Records)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,14 +48,15 @@ func staff(ctx context.Context) (*auth.Viewer, *loaders.Loaders, error) {
 	return v, l, nil
 }
 
-// requireAdmin allows organization settings to OWNER and ADMIN only.
-func requireAdmin(ctx context.Context) (*auth.Viewer, error) {
+// allowed returns the caller, UNAUTHENTICATED, or FORBIDDEN unless the
+// caller's role may do every one of actions.
+func allowed(ctx context.Context, actions ...access.Action) (*auth.Viewer, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if v.Role != domain.RoleOwner && v.Role != domain.RoleAdmin {
-		return nil, domain.Errorf(domain.Forbidden, "only an owner or admin may change the organization")
+	if err := access.Check(v, actions...); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

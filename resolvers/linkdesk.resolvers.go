@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"importops/auth"
 	"importops/db"
 	"importops/domain"
 	"importops/graph/model"
@@ -49,7 +48,7 @@ func (r *queryResolver) TrackingLinks(ctx context.Context, first *int, after *st
 
 // TrackingPreview is the resolver for the trackingPreview field.
 func (r *queryResolver) TrackingPreview(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*model.TrackingPreview, error) {
-	v, err := auth.Require(ctx)
+	v, _, err := staff(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +134,7 @@ func (r *trackingLinkResolver) ShareMessage(ctx context.Context, obj *domain.Tra
 
 // QRCodeSVG is the resolver for the qrCodeSvg field.
 func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *domain.TrackingLink) (string, error) {
-	if _, err := auth.Require(ctx); err != nil {
+	if _, _, err := staff(ctx); err != nil {
 		return "", err
 	}
 	return tracking.QRCodeSVG(r.tracking.LinkURL(obj.Slug))

@@ -8,6 +8,7 @@ import (
 
 	"importops/db"
 	"importops/media"
+	"importops/team"
 	"importops/tracking"
 )
 
@@ -19,8 +20,9 @@ type Resolver struct {
 	tracking *tracking.Service
 	baseURL  string
 	now      func() time.Time
+	team     *team.Service
 }
 
-func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string) *Resolver {
-	return &Resolver{store: store, media: m, signer: signer, tracking: t, baseURL: publicBaseURL, now: time.Now}
+func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string, team *team.Service) *Resolver {
+	return &Resolver{store: store, media: m, signer: signer, tracking: t, baseURL: publicBaseURL, now: time.Now, team: team}
 }

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"importops/access"
 	"importops/auth"
 	"importops/db"
 	"importops/domain"
@@ -24,8 +25,8 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 	if err != nil {
 		return nil, err
 	}
-	// CheckPassword spends a bcrypt comparison even for an unknown email.
-	if !auth.CheckPassword(hash, password) || user == nil {
+	// Check spends a bcrypt comparison even for an unknown email.
+	if !r.team.Passwords.Check(hash, password) || user == nil {
 		return nil, domain.Errorf(domain.Unauthenticated, "email or password is incorrect")
 	}
 	token, tokenHash := auth.NewToken()
@@ -49,7 +50,7 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 
 // UpdateOrganization is the resolver for the updateOrganization field.
 func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.UpdateOrganizationInput) (*domain.Organization, error) {
-	v, err := requireAdmin(ctx)
+	v, err := allowed(ctx, access.Organization)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.U
 
 // UploadOrganizationLogo is the resolver for the uploadOrganizationLogo field.
 func (r *mutationResolver) UploadOrganizationLogo(ctx context.Context, file graphql.Upload) (*domain.Organization, error) {
-	v, err := requireAdmin(ctx)
+	v, err := allowed(ctx, access.Organization)
 	if err != nil {
 		return nil, err
 	}
