@@ -42,8 +42,10 @@ var linkEventKinds = []LinkEventKind{
 
 func (k LinkEventKind) IsValid() bool { return slices.Contains(linkEventKinds, k) }
 
-func (k *LinkEventKind) UnmarshalGQL(v any) error { return unmarshalEnum(k, v, "TrackingLinkEventKind") }
-func (k LinkEventKind) MarshalGQL(w io.Writer)    { marshalEnum(w, k) }
+func (k *LinkEventKind) UnmarshalGQL(v any) error {
+	return unmarshalEnum(k, v, "TrackingLinkEventKind")
+}
+func (k LinkEventKind) MarshalGQL(w io.Writer) { marshalEnum(w, k) }
 
 // LinkEvent is one entry of a link's history; ActorID is nil when the
 // system did it, Actor is the user read with it.
