@@ -57,10 +57,15 @@ type Env struct {
 	// Passwords hashes as the server does: at bcrypt's least cost unless
 	// Options.Env sets BCRYPT_COST (tests are not about hashing cost).
 	Passwords *auth.Passwords
+
+	api *httpapi.Handler
 }
 
 // TestSecretKey is the secret the Env's server signs URLs with.
 const TestSecretKey = "test-secret-key-test-secret-key!"
+
+// OpenStreams is the number of subscription streams the server has open.
+func (e *Env) OpenStreams() int { return e.api.OpenStreams() }
 
 // Options change how New builds the server.
 type Options struct {
@@ -170,7 +175,7 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName, Opens: counter, Passwords: auth.NewPasswords(cfg.BcryptCost)}
+		ListenerName: listenerName, Opens: counter, Passwords: auth.NewPasswords(cfg.BcryptCost), api: handler}
 }
 
 // Server is an Env's HTTP server: the production http.Server

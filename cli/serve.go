@@ -172,6 +172,9 @@ func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
 		case <-time.After(d):
 		}
 	}
+	// Streams would keep Shutdown waiting: after the drain they complete,
+	// and their clients reconnect to a replica that is not stopping.
+	a.handler.EndStreams()
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()

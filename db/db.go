@@ -93,6 +93,13 @@ func connect(ctx context.Context, databaseURL string, pool PoolConfig) (*sqlx.DB
 	if cfg.ConnectTimeout == 0 && pool.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = pool.ConnectTimeout
 	}
+	// Without binary_parameters, lib/pq sends each statement with arguments
+	// in two round trips (prepare, then execute); with it, in one. It only
+	// changes how []byte arguments travel (as bytea, which ours are). A URL
+	// that sets it wins.
+	if !strings.Contains(databaseURL, "binary_parameters") {
+		cfg.BinaryParameters = true
+	}
 	connector, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(databaseURL), err)

@@ -59,6 +59,16 @@ const (
 	sqlInsertLink = `INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
 		show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ` + linkColumns
+	// sqlInsertLink for a live vehicle of the organization, locked as
+	// lockVehicle does, with the notification notifyPublic would send ($10
+	// the channel, $11 the change key); no row, and no notification, when
+	// there is no such vehicle. One statement for the three.
+	sqlCreateLink = `WITH v AS (SELECT id FROM vehicles
+		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE),
+		l AS (INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
+		  show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
+		  SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns + `)
+		SELECT ` + linkColumns + ` FROM l CROSS JOIN LATERAL (SELECT pg_notify($10, $11) WHERE l.id IS NOT NULL) n`
 	sqlActiveLinkForUpdate = `SELECT ` + linkColumns + ` FROM tracking_links l
 		WHERE l.organization_id = $1 AND l.vehicle_id = $2 AND l.ended_at IS NULL FOR UPDATE`
 	sqlUpdateLink = `UPDATE tracking_links l SET show_photo = $2, show_estimated_arrival = $3, show_progress = $4,
@@ -129,8 +139,31 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	if err := o.applyTo(&r, time.Now()); err != nil {
 		return nil, err
 	}
+	if !validID(vehicleID) {
+		return nil, domain.InvalidID("vehicle")
+	}
+	key := VehicleKey(vehicleID)
+	create := func(q sqlx.QueryerContext) (*domain.TrackingLink, error) {
+		var l linkRow
+		err := sqlx.GetContext(ctx, q, &l, sqlCreateLink, orgID, vehicleID, slug, r.ShowPhoto, r.ShowEstimatedArrival,
+			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key)
+		switch {
+		case isUniqueViolation(err, "tracking_links_one_active"):
+			return nil, ErrLinkExists
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, domain.Errorf(domain.NotFound, "vehicle not found")
+		case err != nil:
+			return nil, fmt.Errorf("create tracking link: %w", err)
+		}
+		l.PhotoIDs = r.PhotoIDs
+		return l.toDomain(), nil
+	}
+	// One transaction: the link, its CREATED event and, for a delivered
+	// vehicle, its expiry after delivery are written together.
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		// Picked photos are checked under the vehicle's lock, before they
+		// are inserted; its stage decides the expiry after delivery.
 		v, err := lockVehicle(ctx, tx, orgID, vehicleID)
 		if err != nil {
 			return err
@@ -138,8 +171,15 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 		if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
 			return err
 		}
-		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, r)
+		l, err := create(tx)
 		if err != nil {
+			return err
+		}
+		s.notifiedPublic(tx, key)
+		if err := addLinkPhotos(ctx, tx, l.ID, r.PhotoIDs); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, l.ID, domain.EventCreated, &userID, nil); err != nil {
 			return err
 		}
 		if v.Stage == domain.StageDelivered && !o.ExpiresAt.Set {
@@ -151,7 +191,7 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 			}
 		}
 		out = l
-		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
+		return nil
 	})
 	return out, err
 }
@@ -172,7 +212,8 @@ func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string,
 	if err != nil {
 		return nil, fmt.Errorf("insert tracking link: %w", err)
 	}
-	if err := setLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
+	// A new link has no photos to clear.
+	if err := addLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
 		return nil, err
 	}
 	if err := addEvent(ctx, tx, r.ID, domain.EventCreated, createdBy, nil); err != nil {
@@ -186,6 +227,10 @@ func setLinkPhotos(ctx context.Context, tx *sqlx.Tx, linkID string, ids []string
 	if _, err := tx.ExecContext(ctx, sqlDeleteLinkPhotos, linkID); err != nil {
 		return fmt.Errorf("clear link photos: %w", err)
 	}
+	return addLinkPhotos(ctx, tx, linkID, ids)
+}
+
+func addLinkPhotos(ctx context.Context, tx *sqlx.Tx, linkID string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}

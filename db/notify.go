@@ -71,13 +71,19 @@ func (s *Store) notifyPublic(ctx context.Context, tx *sqlx.Tx, keys ...string) e
 			return fmt.Errorf("notify %s: %w", PublicChannel, err)
 		}
 	}
+	s.notifiedPublic(tx, keys...)
+	return nil
+}
+
+// notifiedPublic records keys that a statement of tx sent pg_notify for
+// itself, for the hooks when tx commits.
+func (s *Store) notifiedPublic(tx *sqlx.Tx, keys ...string) {
 	s.changes.mu.Lock()
 	defer s.changes.mu.Unlock()
 	if s.changes.pending == nil {
 		s.changes.pending = make(map[*sqlx.Tx][]string)
 	}
 	s.changes.pending[tx] = append(s.changes.pending[tx], keys...)
-	return nil
 }
 
 // committed hands the change keys of a committed tx to the hooks.
@@ -85,6 +91,15 @@ func (s *Store) committed(tx *sqlx.Tx) {
 	s.changes.mu.Lock()
 	keys := s.changes.pending[tx]
 	delete(s.changes.pending, tx)
+	s.changes.mu.Unlock()
+	s.publicChanged(keys...)
+}
+
+// publicChanged hands committed change keys to the hooks: those of a
+// transaction, or of a statement that ran alone (and so committed) and
+// sent pg_notify for itself.
+func (s *Store) publicChanged(keys ...string) {
+	s.changes.mu.Lock()
 	hooks := s.changes.hooks
 	s.changes.mu.Unlock()
 	for _, k := range keys {

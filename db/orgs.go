@@ -19,6 +19,8 @@ type orgRow struct {
 	SubscriptionStatus string    `db:"subscription_status"`
 	LogoKey            *string   `db:"logo_key"`
 	LinkExpiryDays     *int      `db:"link_expiry_days_after_delivery"`
+	Language           *string   `db:"language"`
+	TimeZone           *string   `db:"time_zone"`
 	CreatedAt          time.Time `db:"created_at"`
 	UpdatedAt          time.Time `db:"updated_at"`
 }
@@ -29,19 +31,20 @@ func (r orgRow) toDomain() *domain.Organization {
 		SubscriptionStatus: domain.SubscriptionStatus(r.SubscriptionStatus),
 		LogoKey:            r.LogoKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		LinkExpiryDaysAfterDelivery: r.LinkExpiryDays,
+		LanguageSet:                 r.Language, TimeZoneSet: r.TimeZone,
 	}
 }
 
-const orgColumns = `id, name, country, subscription_status, logo_key, link_expiry_days_after_delivery,
-	created_at, updated_at`
+const orgColumns = `id, name, country, subscription_status, logo_key, language, time_zone,
+	link_expiry_days_after_delivery, created_at, updated_at`
 
 const (
 	sqlInsertOrg = `INSERT INTO organizations (name, country, subscription_status)
 		VALUES ($1, $2, 'ACTIVE') RETURNING ` + orgColumns
 	sqlOrgByID         = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
 	sqlSetSubscription = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
-	sqlUpdateOrg       = `UPDATE organizations SET name = $2, country = $3, link_expiry_days_after_delivery = $4,
-		updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlUpdateOrg       = `UPDATE organizations SET name = $2, country = $3, language = $4, time_zone = $5,
+		link_expiry_days_after_delivery = $6, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlSetOrgLogo       = `UPDATE organizations SET logo_key = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlOrgByLogoKey     = `SELECT ` + orgColumns + ` FROM organizations WHERE logo_key = $1`
 	sqlOrgForUpdateByID = sqlOrgByID + ` FOR UPDATE`
@@ -124,14 +127,17 @@ func (s *Store) SetSubscription(ctx context.Context, orgID string, status domain
 
 // OrganizationUpdate: nil fields stay as they are.
 type OrganizationUpdate struct {
-	Name    *string
-	Country *string
+	Name     *string
+	Country  *string
+	Language *string
+	TimeZone *string
 	// LinkExpiryDays changes linkExpiryDaysAfterDelivery when Set (nil:
 	// off); existing links keep their expiresAt.
 	LinkExpiryDays domain.Field[*int]
 }
 
-// UpdateOrganization changes the organization's name or country.
+// UpdateOrganization changes the organization's name, country, language
+// or time zone.
 func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u OrganizationUpdate) (*domain.Organization, error) {
 	if u.Name != nil {
 		if err := domain.ValidateText("name", *u.Name, domain.MaxNameLen); err != nil {
@@ -145,6 +151,20 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		}
 		u.Country = &c
 	}
+	if u.Language != nil {
+		l, err := domain.NormalizeLanguage(*u.Language)
+		if err != nil {
+			return nil, err
+		}
+		u.Language = &l
+	}
+	if u.TimeZone != nil {
+		z, err := domain.NormalizeTimeZone(*u.TimeZone)
+		if err != nil {
+			return nil, err
+		}
+		u.TimeZone = &z
+	}
 	if err := domain.ValidateLinkExpiryDays(u.LinkExpiryDays.Value); err != nil {
 		return nil, err
 	}
@@ -153,7 +173,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		if err := tx.GetContext(ctx, &r, sqlOrgForUpdateByID, orgID); err != nil {
 			return notFound(err, "organization")
 		}
-		name, country, days := r.Name, r.Country, r.LinkExpiryDays
+		name, country, lang, zone, days := r.Name, r.Country, r.Language, r.TimeZone, r.LinkExpiryDays
 		if u.LinkExpiryDays.Set {
 			days = u.LinkExpiryDays.Value
 		}
@@ -163,7 +183,13 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		if u.Country != nil {
 			country = *u.Country
 		}
-		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, days); err != nil {
+		if u.Language != nil {
+			lang = u.Language
+		}
+		if u.TimeZone != nil {
+			zone = u.TimeZone
+		}
+		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, lang, zone, days); err != nil {
 			return fmt.Errorf("update organization: %w", err)
 		}
 		return s.notifyPublic(ctx, tx, OrgKey(orgID))

@@ -43,6 +43,8 @@ type PublicLink struct {
 	OrgCountry         string  `db:"country"`
 	SubscriptionStatus string  `db:"subscription_status"`
 	LogoKey            *string `db:"logo_key"`
+	OrgLanguage        *string `db:"language"`
+	OrgTimeZone        *string `db:"time_zone"`
 
 	HeroJSON   []byte `db:"hero"`
 	PhotosJSON []byte `db:"photos"`
@@ -75,7 +77,7 @@ const (
 	publicPhotoJSON = `json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
                                  'caption', p.caption, 'width', p.width, 'height', p.height)`
 	publicVehicleOrgColumns = `v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
-       o.name AS org_name, o.country, o.subscription_status, o.logo_key`
+       o.name AS org_name, o.country, o.subscription_status, o.logo_key, o.language, o.time_zone`
 	// Completed by the condition that shows notes, then ") AS notes".
 	publicNotesJSONWhere = `(SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
                                  ORDER BY n.created_at DESC, n.id DESC), '[]')

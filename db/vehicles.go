@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,9 +51,13 @@ const vehicleColumns = `id, organization_id, year, make, model, vin, stock_numbe
 	estimated_arrival, hero_photo_id, sale_price_amount, sale_price_currency, created_at, updated_at`
 
 const (
+	// No row when the customer $7 is not the organization's: the check and
+	// the insert are one statement.
 	sqlInsertVehicle = `INSERT INTO vehicles (organization_id, year, make, model, vin, stock_number, customer_id,
 		stage, estimated_arrival, sale_price_amount, sale_price_currency)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ` + vehicleColumns
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+		WHERE $7::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE organization_id = $1 AND id = $7)
+		RETURNING ` + vehicleColumns
 	sqlVehicle = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
 	sqlVehicleForUpdate = sqlVehicle + ` FOR UPDATE`
@@ -66,22 +72,50 @@ const (
 	sqlPhotoOfVehicle = `SELECT EXISTS (SELECT 1 FROM photos WHERE vehicle_id = $1 AND id = $2)`
 	sqlVehiclesByIDs  = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = ANY($2) AND deleted_at IS NULL`
+)
 
-	// The filters shared by a page and its total count; $1 org, $2 stage,
-	// $3 search pattern.
-	vehicleFilter = ` FROM vehicles v
-		WHERE v.organization_id = $1 AND v.deleted_at IS NULL
-		  AND ($2::text IS NULL OR v.stage = $2)
-		  AND ($3::text IS NULL
-		       OR v.make ILIKE $3 OR v.model ILIKE $3 OR v.vin ILIKE $3 OR v.stock_number ILIKE $3
-		       OR (v.year::text || ' ' || v.make || ' ' || v.model) ILIKE $3
-		       OR EXISTS (SELECT 1 FROM customers c WHERE c.id = v.customer_id AND c.name ILIKE $3))`
-	// Newest first; $4/$5 the cursor, $6 the limit.
-	sqlVehiclePage = `SELECT v.` + "id, v.organization_id, v.year, v.make, v.model, v.vin, v.stock_number, v.customer_id, v.stage, v.estimated_arrival, v.hero_photo_id, v.sale_price_amount, v.sale_price_currency, v.created_at, v.updated_at" +
-		vehicleFilter + `
-		  AND ($4::timestamptz IS NULL OR (v.created_at, v.id) < ($4, $5::uuid))
-		ORDER BY v.created_at DESC, v.id DESC LIMIT $6`
-	sqlVehicleCount = `SELECT count(*)` + vehicleFilter
+// The vehicle list. Every statement is served by an index of migration
+// 0007 (held by db/vehicles_plan_test.go): pages walk vehicles_page_idx
+// (or vehicles_stage_page_idx) from the cursor on, by keyset, so the last
+// page costs what the first does; counts are index-only scans of the same;
+// a search is answered by the VIN and stock number indexes when the text is
+// exactly one, and otherwise by the trigram indexes.
+const (
+	vehicleColumnsV = `v.id, v.organization_id, v.year, v.make, v.model, v.vin, v.stock_number, v.customer_id,
+	v.stage, v.estimated_arrival, v.hero_photo_id, v.sale_price_amount, v.sale_price_currency, v.created_at, v.updated_at`
+
+	// $1 organization, $2 stage (NULL: any).
+	vehicleListed = `v.organization_id = $1 AND v.deleted_at IS NULL AND ($2::text IS NULL OR v.stage = $2)`
+	// $4 the search text: exactly a VIN (stored upper case) or stock number.
+	vehicleExact = `(v.vin = upper($4) OR lower(v.stock_number) = lower($4))`
+	// $3 the search as a "contains" pattern: title, VIN or stock number
+	// (search_text, lower case, of migration 0007), or customer name.
+	vehicleMatch = `(v.search_text LIKE lower($3)
+		OR v.customer_id = ANY (ARRAY(SELECT c.id FROM customers c WHERE c.organization_id = $1 AND c.name ILIKE $3)))`
+	// The vehicles exactly named by $4; when there are any, they are the
+	// whole answer and the trigram search is never run.
+	vehicleExactCTE = `WITH exact AS MATERIALIZED (SELECT ` + vehicleColumnsV + ` FROM vehicles v
+		WHERE ` + vehicleListed + ` AND ` + vehicleExact + `) `
+	vehicleOrder = ` ORDER BY created_at DESC, id DESC`
+
+	// Newest first, after the cursor ($3, $4); $5 the limit.
+	sqlVehiclePage = `SELECT ` + vehicleColumnsV + ` FROM vehicles v WHERE ` + vehicleListed + `
+		AND ($3::timestamptz IS NULL OR (v.created_at, v.id) < ($3, $4::uuid))` + vehicleOrder + ` LIMIT $5`
+	sqlVehicleCount = `SELECT count(*) FROM vehicles v WHERE ` + vehicleListed
+
+	// As sqlVehiclePage, of the vehicles a search finds; the cursor is
+	// ($5, $6), $7 the limit.
+	sqlVehicleSearchPage = vehicleExactCTE + `
+		(SELECT ` + vehicleColumnsV + ` FROM exact v
+		  WHERE ($5::timestamptz IS NULL OR (v.created_at, v.id) < ($5, $6::uuid))` + vehicleOrder + ` LIMIT $7)
+		UNION ALL
+		(SELECT ` + vehicleColumnsV + ` FROM vehicles v
+		  WHERE ` + vehicleListed + ` AND NOT EXISTS (SELECT 1 FROM exact) AND ` + vehicleMatch + `
+		    AND ($5::timestamptz IS NULL OR (v.created_at, v.id) < ($5, $6::uuid))` + vehicleOrder + ` LIMIT $7)` +
+		vehicleOrder + ` LIMIT $7`
+	sqlVehicleSearchCount = vehicleExactCTE + `
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM exact) THEN (SELECT count(*) FROM exact)
+		  ELSE (SELECT count(*) FROM vehicles v WHERE ` + vehicleListed + ` AND ` + vehicleMatch + `) END`
 )
 
 // VehicleInput is a new vehicle.
@@ -158,10 +192,12 @@ func (s *Store) checkCustomer(ctx context.Context, q sqlx.QueryerContext, orgID 
 		}
 	}
 	if !ok {
-		return domain.Errorf(domain.NotFound, "customer not found")
+		return errNoCustomer
 	}
 	return nil
 }
+
+var errNoCustomer = domain.Errorf(domain.NotFound, "customer not found")
 
 func moneyArgs(m *domain.Money) (any, any) {
 	if m == nil {
@@ -175,13 +211,16 @@ func (s *Store) CreateVehicle(ctx context.Context, orgID string, in VehicleInput
 	if err := s.validateVehicle(&in, time.Now()); err != nil {
 		return nil, err
 	}
-	if err := s.checkCustomer(ctx, s.db, orgID, in.CustomerID); err != nil {
-		return nil, err
+	if in.CustomerID != nil && !validID(*in.CustomerID) {
+		return nil, errNoCustomer
 	}
 	amount, currency := moneyArgs(in.AgreedSalePrice)
 	var r vehicleRow
 	err := s.db.GetContext(ctx, &r, sqlInsertVehicle, orgID, in.Year, in.Make, in.Model, in.VIN, in.StockNumber,
 		in.CustomerID, string(in.Stage), in.EstimatedArrival, amount, currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoCustomer
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert vehicle: %w", err)
 	}
@@ -353,55 +392,86 @@ type VehiclePage struct {
 	Vehicles    []*domain.Vehicle
 	Cursors     []string
 	HasNextPage bool
-	TotalCount  int
+	TotalCount  int // counted only when asked for
 }
 
-// Vehicles lists the organization's vehicles, newest first. Search matches
-// make, model, title, VIN, stock number and customer name.
-func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter) (*VehiclePage, error) {
-	n, err := PageSize(first)
+// Vehicles lists the organization's vehicles, newest first, and counts the
+// filtered list when withCount is set (a count reads every match; a page
+// reads only itself). Search matches make, model, title, VIN, stock number
+// and customer name as a part, except that a search that is exactly a VIN
+// or stock number lists only the vehicles it names.
+func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter, withCount bool) (*VehiclePage, error) {
+	q, err := vehicleListQuery(orgID, first, after, f)
 	if err != nil {
 		return nil, err
 	}
-	var stage, pattern *string
-	if f.Stage != nil {
-		st := string(*f.Stage)
-		stage = &st
-	}
-	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
-		if err := domain.ValidateOptionalText("search", *f.Search, domain.MaxNameLen); err != nil {
-			return nil, err
-		}
-		p := likePattern(strings.TrimSpace(*f.Search))
-		pattern = &p
-	}
-	var afterTime *time.Time
-	var afterID *string
-	if after != nil {
-		c, err := decodeCursor(*after)
-		if err != nil {
-			return nil, err
-		}
-		t, err := time.Parse(time.RFC3339Nano, c.Key)
-		if err != nil {
-			return nil, domain.Errorf(domain.BadInput, "after is not a cursor from this list")
-		}
-		afterTime, afterID = &t, &c.ID
-	}
 	var rows []vehicleRow
-	if err := s.db.SelectContext(ctx, &rows, sqlVehiclePage, orgID, stage, pattern, afterTime, afterID, n+1); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, q.page, q.pageArgs...); err != nil {
 		return nil, fmt.Errorf("list vehicles: %w", err)
 	}
-	page := &VehiclePage{HasNextPage: len(rows) > n}
+	page := &VehiclePage{HasNextPage: len(rows) > q.size}
 	if page.HasNextPage {
-		rows = rows[:n]
+		rows = rows[:q.size]
 	}
-	if err := s.db.GetContext(ctx, &page.TotalCount, sqlVehicleCount, orgID, stage, pattern); err != nil {
-		return nil, fmt.Errorf("count vehicles: %w", err)
+	if withCount {
+		if err := s.db.GetContext(ctx, &page.TotalCount, q.count, q.countArgs...); err != nil {
+			return nil, fmt.Errorf("count vehicles: %w", err)
+		}
 	}
 	for _, r := range rows {
 		page.Vehicles = append(page.Vehicles, r.toDomain())
 		page.Cursors = append(page.Cursors, encodeCursor(r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID))
 	}
 	return page, nil
+}
+
+// vehicleList is the pair of statements behind one call of Vehicles.
+type vehicleList struct {
+	size                int
+	page, count         string
+	pageArgs, countArgs []any
+}
+
+// vehicleListQuery validates the arguments of Vehicles and picks its
+// statements: the plain ones, or the search ones when there is a search.
+func vehicleListQuery(orgID string, first *int, after *string, f VehicleFilter) (vehicleList, error) {
+	n, err := PageSize(first)
+	if err != nil {
+		return vehicleList{}, err
+	}
+	var stage *string
+	if f.Stage != nil {
+		st := string(*f.Stage)
+		stage = &st
+	}
+	var afterTime *time.Time
+	var afterID *string
+	if after != nil {
+		c, err := decodeCursor(*after)
+		if err != nil {
+			return vehicleList{}, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return vehicleList{}, domain.Errorf(domain.BadInput, "after is not a cursor from this list")
+		}
+		afterTime, afterID = &t, &c.ID
+	}
+	if f.Search == nil || strings.TrimSpace(*f.Search) == "" {
+		return vehicleList{
+			size: n, page: sqlVehiclePage, count: sqlVehicleCount,
+			pageArgs:  []any{orgID, stage, afterTime, afterID, n + 1},
+			countArgs: []any{orgID, stage},
+		}, nil
+	}
+	if err := domain.ValidateOptionalText("search", *f.Search, domain.MaxNameLen); err != nil {
+		return vehicleList{}, err
+	}
+	term := strings.TrimSpace(*f.Search)
+	pattern := likePattern(term)
+	return vehicleList{
+		size: n, page: sqlVehicleSearchPage, count: sqlVehicleSearchCount,
+		pageArgs:  []any{orgID, stage, pattern, term, afterTime, afterID, n + 1},
+		countArgs: []any{orgID, stage, pattern, term},
+	}, nil
 }

@@ -26,20 +26,6 @@ var Stages = []Stage{
 	StageCustomsCleared, StageCompliance, StageReadyForDelivery, StageDelivered,
 }
 
-var stageLabels = map[Stage]string{
-	StagePurchased:        "Purchased",
-	StageAwaitingShipment: "Awaiting shipment",
-	StageInTransit:        "In transit",
-	StageArrived:          "Arrived",
-	StageCustomsCleared:   "Customs cleared",
-	StageCompliance:       "Compliance",
-	StageReadyForDelivery: "Ready for delivery",
-	StageDelivered:        "Delivered",
-}
-
-// Label is the customer-facing name of the stage.
-func (s Stage) Label() string { return stageLabels[s] }
-
 // Index is the position of s in the journey, -1 when unknown.
 func (s Stage) Index() int { return slices.Index(Stages, s) }
 

@@ -23,11 +23,21 @@ type Organization struct {
 	// LinkExpiryDaysAfterDelivery: a link stops working this many days
 	// after its vehicle reaches DELIVERED; nil: off.
 	LinkExpiryDaysAfterDelivery *int
-	CreatedAt                   time.Time
-	UpdatedAt                   time.Time
+	// LanguageSet and TimeZoneSet are what updateOrganization chose; nil
+	// follows the country (DefaultLanguage, DefaultTimeZone).
+	LanguageSet *string
+	TimeZoneSet *string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (o *Organization) Owner() string { return o.ID }
+
+// Language is the language of the organization's customer pages.
+func (o *Organization) Language() string { return EffectiveLanguage(o.LanguageSet, o.Country) }
+
+// TimeZone is the IANA zone of the organization's calendar days.
+func (o *Organization) TimeZone() string { return EffectiveTimeZone(o.TimeZoneSet, o.Country) }
 
 // Locale is the BCP 47 tag derived from the organization's country.
 func (o *Organization) Locale() string { return LocaleForCountry(o.Country) }

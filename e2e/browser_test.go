@@ -46,27 +46,7 @@ func TestBrowserTrackingPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(pgChromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	browserCtx := pgBrowser(t)
 
 	for _, vp := range []pgViewport{
 		{"phone-390x844", 390, 844, 2, true},
@@ -165,6 +145,38 @@ func TestBrowserTrackingPage(t *testing.T) {
 			t.Errorf("not-available page: h1 %q, horizontal scroll %v", h1, overflow)
 		}
 	})
+}
+
+// pgBrowser starts headless Chromium for the test; it is stopped when the
+// test ends, and gives up after 3 minutes.
+func pgBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(pgChromium); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s (%v).\n"+
+			"Install it with: apt-get install -y chromium   (scripts/test installs it when missing)", pgChromium, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(pgChromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return browserCtx
 }
 
 type pgViewport struct {

@@ -198,10 +198,21 @@ func pgCheckHeaders(t *testing.T, h http.Header) {
 			t.Errorf("CSP %q lacks %q", csp, d)
 		}
 	}
-	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "script-src", "http:", "https:", "*"} {
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "http:", "https:", "*", "'sha256-", "data:"} {
+		if bad == "'sha256-" {
+			// Only the stylesheet is allowed by hash.
+			if strings.Count(csp, bad) != 1 {
+				t.Errorf("CSP %q allows more than the stylesheet by hash", csp)
+			}
+			continue
+		}
 		if strings.Contains(csp, bad) {
 			t.Errorf("CSP %q allows %q", csp, bad)
 		}
+	}
+	// Scripts: only files of the page's own origin (the live script).
+	if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "connect-src 'self';") {
+		t.Errorf("CSP %q: want script-src 'self' and connect-src 'self' exactly", csp)
 	}
 	if pp := h.Get("Permissions-Policy"); !strings.Contains(pp, "camera=()") || !strings.Contains(pp, "geolocation=()") {
 		t.Errorf("Permissions-Policy %q", pp)
@@ -304,7 +315,7 @@ func TestPageOptionCombinations(t *testing.T) {
 			}
 			has("org", `<span class="org">Harbour &amp; Sons Imports</span>`, true)
 			has("title", "<h1>2018 Mazda Roadster</h1>", true)
-			has("lang", `<html lang="en-NZ">`, true)
+			has("lang", `<html lang="en-NZ" dir="ltr">`, true)
 
 			// Each part exactly when publicTracking has it, and when the
 			// option says so.
@@ -470,15 +481,17 @@ func TestPageLocaleDates(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", tt.country, res.StatusCode)
 		}
-		if !strings.Contains(page, `<html lang="`+tt.lang+`">`) {
+		if !strings.Contains(page, `<html lang="`+tt.lang+`" dir="ltr">`) {
 			t.Errorf("%s: html lang is not %s", tt.country, tt.lang)
 		}
 		if want := `<time datetime="` + pgETA + `">` + tt.eta + `</time>`; !strings.Contains(page, want) {
 			t.Errorf("%s: page lacks %s", tt.country, want)
 		}
-		// The note was written just now; allow for midnight UTC passing.
-		if !strings.Contains(page, ">"+tt.note(today)+"</time>") && !strings.Contains(page, ">"+tt.note(time.Now().UTC())+"</time>") {
-			t.Errorf("%s: page lacks the note date %s", tt.country, tt.note(today))
+		// The note was written just now: today in the organization's
+		// zone; allow for its midnight passing.
+		zone, _ := time.LoadLocation(domain.DefaultTimeZone(tt.country))
+		if !strings.Contains(page, ">"+tt.note(today.In(zone))+"</time>") && !strings.Contains(page, ">"+tt.note(time.Now().In(zone))+"</time>") {
+			t.Errorf("%s: page lacks the note date %s", tt.country, tt.note(today.In(zone)))
 		}
 	}
 }

@@ -32,6 +32,7 @@ type ResolverRoot interface {
 	PublicOrganization() PublicOrganizationResolver
 	PublicPhoto() PublicPhotoResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	TrackingLink() TrackingLinkResolver
 	Vehicle() VehicleResolver
 }
@@ -125,11 +126,13 @@ type ComplexityRoot struct {
 	Organization struct {
 		Country                     func(childComplexity int) int
 		ID                          func(childComplexity int) int
+		Language                    func(childComplexity int) int
 		LinkExpiryDaysAfterDelivery func(childComplexity int) int
 		Locale                      func(childComplexity int) int
 		LogoURL                     func(childComplexity int) int
 		Name                        func(childComplexity int) int
 		SubscriptionStatus          func(childComplexity int) int
+		TimeZone                    func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -171,10 +174,12 @@ type ComplexityRoot struct {
 	}
 
 	PublicOrganization struct {
-		Country func(childComplexity int) int
-		Locale  func(childComplexity int) int
-		LogoURL func(childComplexity int) int
-		Name    func(childComplexity int) int
+		Country  func(childComplexity int) int
+		Language func(childComplexity int) int
+		Locale   func(childComplexity int) int
+		LogoURL  func(childComplexity int) int
+		Name     func(childComplexity int) int
+		TimeZone func(childComplexity int) int
 	}
 
 	PublicPhoto struct {
@@ -212,6 +217,10 @@ type ComplexityRoot struct {
 		Vehicle         func(childComplexity int, id string) int
 		Vehicles        func(childComplexity int, first *int, after *string, stage *domain.Stage, search *string) int
 		Viewer          func(childComplexity int) int
+	}
+
+	Subscription struct {
+		PublicTrackingUpdated func(childComplexity int, slug string) int
 	}
 
 	TrackingLink struct {
@@ -791,6 +800,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.ID(childComplexity), true
+	case "Organization.language":
+		if e.ComplexityRoot.Organization.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.Language(childComplexity), true
 	case "Organization.linkExpiryDaysAfterDelivery":
 		if e.ComplexityRoot.Organization.LinkExpiryDaysAfterDelivery == nil {
 			break
@@ -821,6 +836,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.SubscriptionStatus(childComplexity), true
+	case "Organization.timeZone":
+		if e.ComplexityRoot.Organization.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.TimeZone(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -954,6 +975,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PublicOrganization.Country(childComplexity), true
+	case "PublicOrganization.language":
+		if e.ComplexityRoot.PublicOrganization.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicOrganization.Language(childComplexity), true
 	case "PublicOrganization.locale":
 		if e.ComplexityRoot.PublicOrganization.Locale == nil {
 			break
@@ -972,6 +999,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PublicOrganization.Name(childComplexity), true
+	case "PublicOrganization.timeZone":
+		if e.ComplexityRoot.PublicOrganization.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicOrganization.TimeZone(childComplexity), true
 
 	case "PublicPhoto.caption":
 		if e.ComplexityRoot.PublicPhoto.Caption == nil {
@@ -1157,6 +1190,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "Subscription.publicTrackingUpdated":
+		if e.ComplexityRoot.Subscription.PublicTrackingUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_publicTrackingUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PublicTrackingUpdated(childComplexity, args["slug"].(string)), true
 
 	case "TrackingLink.createdAt":
 		if e.ComplexityRoot.TrackingLink.CreatedAt == nil {
@@ -1606,6 +1651,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -2184,6 +2246,49 @@ input PaymentInput {
   reference: String
 }
 `, BuiltIn: false},
+	{Name: "../schema/world.graphqls", Input: `# A customer page for every customer: the page and its labels speak the
+# organization's language, its dates are the organization's calendar
+# days, and an open page follows the vehicle live.
+# Contract: ../shared/spec/customer-page-world.graphql.
+
+extend type Organization {
+  """
+  BCP 47 language of the customer page, the stage labels and the share
+  message, e.g. "de". Defaults from the country; unsupported languages fall
+  back to English. Supported: en, de, fr, es, pt, nl, ja, ar.
+  """
+  language: String!
+  "IANA time zone, e.g. Pacific/Auckland. Defaults from the country (its most populous zone)."
+  timeZone: String!
+}
+
+extend input UpdateOrganizationInput {
+  "A supported language tag; BAD_USER_INPUT otherwise. Omitted leaves it as it is."
+  language: String
+  "An IANA zone name; BAD_USER_INPUT otherwise. Omitted leaves it as it is."
+  timeZone: String
+}
+
+extend type PublicOrganization {
+  language: String!
+  timeZone: String!
+}
+
+# ProgressStage.label is in the organization's language: e.g. "Unterwegs"
+# for IN_TRANSIT in German.
+
+type Subscription {
+  """
+  Public: no sign-in. Emits the current PublicTracking at once, then again
+  each time something the customer sees changes (stage, ETA, options,
+  notes, photos, organization name or logo). Emits null and completes as
+  soon as the link stops being available, for any reason.
+  Served over GraphQL over Server-Sent Events (graphql-sse) and GraphQL
+  over WebSocket (graphql-transport-ws) at /graphql.
+  """
+  publicTrackingUpdated(slug: String!): PublicTracking
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2311,6 +2416,10 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_subscriptionStatus(ctx, field)
 	case "linkExpiryDaysAfterDelivery":
 		return ec.fieldContext_Organization_linkExpiryDaysAfterDelivery(ctx, field)
+	case "language":
+		return ec.fieldContext_Organization_language(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_Organization_timeZone(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }
@@ -2401,6 +2510,10 @@ func (ec *executionContext) childFields_PublicOrganization(ctx context.Context, 
 		return ec.fieldContext_PublicOrganization_country(ctx, field)
 	case "locale":
 		return ec.fieldContext_PublicOrganization_locale(ctx, field)
+	case "language":
+		return ec.fieldContext_PublicOrganization_language(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_PublicOrganization_timeZone(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PublicOrganization", field.Name)
 }

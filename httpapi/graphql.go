@@ -46,6 +46,9 @@ func newGraphQL(h *handlers) *handler.Server {
 	// The transports, the first that supports a request serves it. A
 	// streaming transport (SSE, WebSocket) goes before httpTransport,
 	// which takes every GET and every POST of JSON.
+	for _, t := range streamTransports() {
+		srv.AddTransport(t)
+	}
 	srv.AddTransport(httpTransport{})
 	srv.AddTransport(multipartTransport{Transport: transport.MultipartForm{
 		MaxUploadSize: maxMultipartBody,
@@ -65,6 +68,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	srv.SetDisableSuggestion(d.Config.Production())
 	// After the limits: a token is looked up only for a query that runs.
 	srv.AroundOperations(h.authenticate)
+	srv.AroundOperations(h.limitStreams)
 	if h.limits != nil {
 		srv.AroundFields(h.limitFields)
 	}

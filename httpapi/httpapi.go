@@ -15,6 +15,7 @@ import (
 	"importops/config"
 	"importops/db"
 	"importops/media"
+	"importops/page"
 	"importops/tracking"
 )
 
@@ -43,6 +44,18 @@ type Handler struct {
 // sending requests before the server shuts down; it serves on as before.
 func (x *Handler) Drain() { x.h.draining.Store(true) }
 
+// EndStreams completes every subscription stream, at shutdown after the
+// drain: the server's Shutdown waits for requests to finish, and a
+// stream would not. Clients reconnect, to another replica.
+func (x *Handler) EndStreams() {
+	if x.h.Tracking != nil {
+		x.h.Tracking.StopWatching()
+	}
+}
+
+// OpenStreams is the number of subscription streams open now.
+func (x *Handler) OpenStreams() int { return x.h.streams.Open() }
+
 // New returns the server's root handler.
 func New(d Deps) *Handler {
 	if d.Logger == nil {
@@ -54,6 +67,9 @@ func New(d Deps) *Handler {
 		if d.Tracking != nil {
 			d.Tracking.LimitLookups(lookupBudget{h})
 		}
+		h.streams = newStreams(maxStreamsPerClient, maxStreams)
+	} else {
+		h.streams = newStreams(0, maxStreams)
 	}
 	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
 		h.public = newPublicAnswers(d.Config.PublicCacheSize, d.OnServed)
@@ -76,6 +92,7 @@ func New(d Deps) *Handler {
 	mux.HandleFunc("GET /readyz", h.ready)
 	mux.Handle("GET /metrics", h.serveMetrics())
 	mux.Handle("GET /t/{slug}", pageHeaders(h.storedPage(http.HandlerFunc(h.trackingPage))))
+	mux.HandleFunc("GET "+page.ScriptPath, pageScript)
 	mux.HandleFunc("GET /t/{slug}/photos/{photoID}", h.publicPhoto)
 	mux.Handle("GET "+tracking.PreviewPrefix+"{payload}", pageHeaders(http.HandlerFunc(h.previewPage)))
 	mux.HandleFunc("GET /media/photos/{photoID}", h.staffPhoto)
@@ -92,6 +109,7 @@ func (h *handlers) chain(routes http.Handler) http.Handler {
 type handlers struct {
 	Deps
 	limits     *limits // nil when RATE_LIMITS=off
+	streams    *streams
 	metrics    *metrics
 	public     *publicAnswers  // nil without a tracking cache
 	rootFields map[string]bool // the schema's Query and Mutation fields

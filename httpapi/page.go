@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"importops/catalog"
 	"importops/domain"
 	"importops/media"
 	"importops/page"
@@ -12,10 +13,11 @@ import (
 )
 
 // pageCSP allows the page exactly what it uses: images from its own
-// origin and its one inline stylesheet, by hash. No script, font, frame,
-// form or connection to anything; no other origin.
+// origin, its one inline stylesheet by hash, its one script file from its
+// own origin, and connections to its own origin (the subscription and the
+// refresh). No inline script, font, frame or form; no other origin.
 var pageCSP = "default-src 'none'; img-src 'self'; style-src " + page.StyleSource() +
-	"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // pageHeaders is the one place the customer page's security headers are
 // set; every answer of GET /t/{slug} carries them, whatever its status
@@ -51,22 +53,25 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		writeRateLimited(w, r, wait)
 		return
 	}
+	// A link that does not work names no organization, so its page is in
+	// the language the browser asks for.
+	browserLang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError())
+		w.Write(page.ServerError(browserLang))
 		return
 	}
 	if view == nil {
 		w.WriteHeader(http.StatusNotFound)
-		w.Write(page.NotAvailable())
+		w.Write(page.NotAvailable(browserLang))
 		return
 	}
 	var buf bytes.Buffer
 	if err := page.Render(&buf, view, h.Config.PublicBaseURL); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError())
+		w.Write(page.ServerError(view.Organization.Language))
 		return
 	}
 	w.Write(buf.Bytes())
@@ -80,6 +85,7 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := time.Now()
+	browserLang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	_, ok := h.Signer.Verify(r.URL.Path, q.Get("exp"), q.Get("sig"), now)
 	var req tracking.PreviewRequest
 	if ok {
@@ -87,7 +93,7 @@ func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
-		w.Write(page.NotAvailable())
+		w.Write(page.NotAvailable(browserLang))
 		return
 	}
 	view, err := h.Tracking.Preview(r.Context(), req.OrganizationID, req.VehicleID, req.Options, func(photoID string) string {
@@ -95,7 +101,7 @@ func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
 	})
 	if domain.IsCode(err, domain.NotFound) {
 		w.WriteHeader(http.StatusNotFound)
-		w.Write(page.NotAvailable())
+		w.Write(page.NotAvailable(browserLang))
 		return
 	}
 	var buf bytes.Buffer
@@ -105,8 +111,17 @@ func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "preview page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError())
+		w.Write(page.ServerError(browserLang))
 		return
 	}
 	w.Write(buf.Bytes())
+}
+
+// pageScript serves the tracking page's script. It holds no data of any
+// link, so it may be cached; an hour keeps a fix from waiting long.
+func pageScript(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(page.Script())
 }

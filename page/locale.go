@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/go-playground/locales"
+	"github.com/go-playground/locales/ar"
+	"github.com/go-playground/locales/ar_AE"
+	"github.com/go-playground/locales/ar_SA"
 	"github.com/go-playground/locales/de"
 	"github.com/go-playground/locales/de_AT"
 	"github.com/go-playground/locales/de_CH"
@@ -19,6 +22,8 @@ import (
 	"github.com/go-playground/locales/en_US"
 	"github.com/go-playground/locales/en_ZA"
 	"github.com/go-playground/locales/es"
+	"github.com/go-playground/locales/es_ES"
+	"github.com/go-playground/locales/es_MX"
 	"github.com/go-playground/locales/fr"
 	"github.com/go-playground/locales/fr_CA"
 	"github.com/go-playground/locales/fr_FR"
@@ -27,6 +32,11 @@ import (
 	"github.com/go-playground/locales/ja_JP"
 	"github.com/go-playground/locales/ko"
 	"github.com/go-playground/locales/nl"
+	"github.com/go-playground/locales/nl_BE"
+	"github.com/go-playground/locales/nl_NL"
+	"github.com/go-playground/locales/pt"
+	"github.com/go-playground/locales/pt_BR"
+	"github.com/go-playground/locales/pt_PT"
 	"github.com/go-playground/locales/th"
 	"golang.org/x/text/language"
 
@@ -41,8 +51,9 @@ var translators = []locales.Translator{
 	en.New(), en_AU.New(), en_CA.New(), en_GB.New(), en_IE.New(), en_NZ.New(),
 	en_SG.New(), en_US.New(), en_ZA.New(),
 	de.New(), de_AT.New(), de_CH.New(), de_DE.New(),
-	es.New(), fr.New(), fr_CA.New(), fr_FR.New(), it.New(),
-	ja.New(), ja_JP.New(), ko.New(), nl.New(), th.New(),
+	es.New(), es_ES.New(), es_MX.New(), fr.New(), fr_CA.New(), fr_FR.New(), it.New(),
+	ja.New(), ja_JP.New(), ko.New(), nl.New(), nl_BE.New(), nl_NL.New(), th.New(),
+	pt.New(), pt_BR.New(), pt_PT.New(), ar.New(), ar_AE.New(), ar_SA.New(),
 }
 
 // matcher picks the carried translator closest to a BCP 47 tag with
@@ -87,16 +98,39 @@ func translatorFor(locale string) locales.Translator {
 // locale's medium form (en-US Dec 24, 2026; en-GB 24 Dec 2026). The short
 // style would print a two-digit year for most locales (en-US 12/24/26,
 // de-DE 24.12.26), which is ambiguous on a delivery date.
-type formatter struct{ tr locales.Translator }
+type formatter struct {
+	tr  locales.Translator
+	loc *time.Location
+	// tag is the BCP 47 tag of the page: its language, as written in the
+	// organization's region (en-NZ, de-DE; de-US for a German page of a US
+	// organization), for <html lang>.
+	tag string
+}
 
-func newFormatter(locale string) formatter { return formatter{translatorFor(locale)} }
+// newFormatter formats for the organization's locale, in its page
+// language: an organization whose language is not its country's (a
+// German-speaking page in the US) gets that language as written in its
+// region (de-US, which CLDR matches to de), so month names never mix
+// languages. Instants are dated in zone.
+func newFormatter(locale, lang, zone string) formatter {
+	tag, err := language.Parse(locale)
+	if err != nil {
+		locale = lang
+	} else if base, _ := tag.Base(); base.String() != lang {
+		locale = lang
+		if region, conf := tag.Region(); conf == language.Exact {
+			locale = lang + "-" + region.String()
+		}
+	}
+	return formatter{tr: translatorFor(locale), loc: domain.Location(zone), tag: locale}
+}
 
 // date formats a calendar date (it has no time zone).
 func (f formatter) date(d domain.Date) string { return f.tr.FmtDateMedium(d.Time()) }
 
-// day formats the calendar day of an instant. The organization has no
-// time zone of its own yet, so instants are dated in UTC.
-func (f formatter) day(t time.Time) string { return f.tr.FmtDateMedium(t.UTC()) }
+// day formats the calendar day of an instant in the organization's zone:
+// a note written on Tuesday morning in Auckland is dated Tuesday.
+func (f formatter) day(t time.Time) string { return f.tr.FmtDateMedium(t.In(f.loc)) }
 
 // number formats a whole number with the locale's digits and grouping.
 func (f formatter) number(n int) string { return f.tr.FmtNumber(float64(n), 0) }

@@ -3,7 +3,8 @@
 // that the publicTracking query returns, and the one "link not available"
 // page shown for every reason a link does not work.
 //
-// The page needs no script and loads in one round trip plus its images:
+// The page needs no script (one follows changes while it is open, see
+// live.js) and loads in one round trip plus its images:
 // the stylesheet is inlined and allowed by its hash (see StyleSource), and
 // every URL it references is a path on the page's own origin.
 package page
@@ -19,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 
+	"importops/catalog"
+	"importops/domain"
 	"importops/media"
 	"importops/tracking"
 )
@@ -41,32 +44,57 @@ var styleSource = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
+// script follows the link while the page is open (live.js). It is a file
+// of this origin rather than inline so that the CSP allows it with
+// 'self'; the page works without it.
+//
+//go:embed live.js
+var script []byte
+
+// ScriptPath is where the page's script is served.
+const ScriptPath = "/assets/tracking-live.js"
+
+// Script is the page's script, served at ScriptPath.
+func Script() []byte { return script }
+
 // StyleSource is the CSP source expression that allows the inline
 // stylesheet, for a style-src directive.
 func StyleSource() string { return styleSource }
 
 var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
 
-// notAvailable is rendered once: the same bytes for every reason.
-var notAvailable = mustRender("notice", notice{
-	Title:   "Link not available",
-	Heading: "This link isn’t available",
-	Text: "This tracking link has expired or is no longer active. " +
-		"If you’re expecting news about your vehicle, please ask the business that sent it to you for a new link.",
-})
+// notAvailable and serverError are rendered once per language: the same
+// bytes for every reason a link does not work.
+var notAvailable, serverError = func() (na, se map[string][]byte) {
+	na, se = map[string][]byte{}, map[string][]byte{}
+	for _, l := range domain.Languages {
+		t := catalog.For(l)
+		na[l] = mustRender("notice", notAvailableNotice(t))
+		se[l] = mustRender("notice", notice{
+			T: t, Title: t.Get("ErrorTitle"), Heading: t.Get("ErrorTitle"), Text: t.Get("ErrorText"),
+		})
+	}
+	return na, se
+}()
 
-var serverError = mustRender("notice", notice{
-	Title:   "Something went wrong",
-	Heading: "Something went wrong",
-	Text:    "We couldn’t load this page just now. Please try again in a few minutes.",
-})
+func notAvailableNotice(t catalog.Text) notice {
+	return notice{T: t, Title: t.Get("NotAvailableTitle"), Heading: t.Get("NotAvailableHeading"), Text: t.Get("NotAvailableText")}
+}
 
-// NotAvailable is the "link not available" page (served with status 404).
-// It names no organization and is identical whatever the reason.
-func NotAvailable() []byte { return slices.Clone(notAvailable) }
+// NotAvailable is the "link not available" page (served with status 404)
+// in lang (English when unsupported). It names no organization and is
+// identical whatever the reason.
+func NotAvailable(lang string) []byte { return slices.Clone(byLang(notAvailable, lang)) }
 
 // ServerError is the page shown when the tracking page cannot be built.
-func ServerError() []byte { return slices.Clone(serverError) }
+func ServerError(lang string) []byte { return slices.Clone(byLang(serverError, lang)) }
+
+func byLang(m map[string][]byte, lang string) []byte {
+	if b, ok := m[lang]; ok {
+		return b
+	}
+	return m[domain.Languages[0]]
+}
 
 // Render writes the tracking page for v. Each part appears only when the
 // View carries it: the View is already filtered by the link's options.
@@ -93,6 +121,7 @@ func renderPage(w io.Writer, d pageData) error {
 }
 
 type notice struct {
+	T                    catalog.Text
 	Title, Heading, Text string
 	Style                template.CSS
 }
@@ -110,9 +139,15 @@ func mustRender(name string, n notice) []byte {
 // organization's locale.
 type pageData struct {
 	// Preview marks a staff preview (RenderPreview).
-	Preview  bool
-	Lang     string
-	Style    template.CSS
+	Preview    bool
+	T          catalog.Text
+	Lang       string
+	Style      template.CSS
+	ScriptPath string
+	// Gone is the "link not available" content, shown by the live script
+	// (from data attributes) when the link stops working while the page is
+	// open.
+	Gone     notice
 	OrgName  string
 	LogoPath string
 	// LogoURL is absolute: Open Graph readers need that.
@@ -151,19 +186,24 @@ type note struct {
 }
 
 func newPageData(v *tracking.View, origin string) pageData {
-	f := newFormatter(v.Organization.Locale)
+	org := v.Organization
+	f := newFormatter(org.Locale, org.Language, org.TimeZone)
+	t := catalog.For(org.Language)
 	d := pageData{
-		Lang:    v.Organization.Locale,
-		Style:   template.CSS(style),
-		OrgName: v.Organization.Name,
-		Title:   v.Vehicle.Title,
+		T:          t,
+		Lang:       f.tag,
+		ScriptPath: ScriptPath,
+		Gone:       notAvailableNotice(t),
+		Style:      template.CSS(style),
+		OrgName:    v.Organization.Name,
+		Title:      v.Vehicle.Title,
 	}
 	if v.Organization.LogoPath != nil {
 		d.LogoPath = *v.Organization.LogoPath
 		d.LogoURL = origin + d.LogoPath
 	}
 	if v.HeroPhoto != nil {
-		p := newPhoto(*v.HeroPhoto, v.Vehicle.Title)
+		p := newPhoto(t, *v.HeroPhoto, v.Vehicle.Title)
 		d.Hero = &p
 	}
 	if v.Progress != nil {
@@ -172,7 +212,8 @@ func newPageData(v *tracking.View, origin string) pageData {
 			p.Stages = append(p.Stages, stage{Label: s.Label, Reached: s.Reached, Current: s.Current})
 			if s.Current {
 				p.Current = s.Label
-				p.Step = "Step " + f.number(i+1) + " of " + f.number(len(v.Progress.Stages))
+				total := len(v.Progress.Stages)
+				p.Step = t.Plural("Step", total, "Step", f.number(i+1), "Total", f.number(total))
 			}
 		}
 		d.Progress = p
@@ -187,7 +228,7 @@ func newPageData(v *tracking.View, origin string) pageData {
 		}})
 	}
 	for _, p := range v.Photos {
-		d.Photos = append(d.Photos, newPhoto(p, v.Vehicle.Title))
+		d.Photos = append(d.Photos, newPhoto(t, p, v.Vehicle.Title))
 	}
 	return d
 }
@@ -197,10 +238,10 @@ func newPageData(v *tracking.View, origin string) pageData {
 // upscaled), "?w=320" the small one. The large version's dimensions go in
 // the width/height attributes: they give the browser the aspect ratio
 // before the image arrives, so nothing moves when it does.
-func newPhoto(p tracking.PublicPhoto, vehicleTitle string) photo {
+func newPhoto(t catalog.Text, p tracking.PublicPhoto, vehicleTitle string) photo {
 	large := p.Path
 	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
-	out := photo{Src: large, Href: large, Alt: "Photo of " + vehicleTitle}
+	out := photo{Src: large, Href: large, Alt: t.Get("PhotoAlt", "Title", vehicleTitle)}
 	if p.Caption != nil && *p.Caption != "" {
 		out.Alt, out.Caption = *p.Caption, *p.Caption
 	}

@@ -21,6 +21,16 @@ const base = "https://track.example.com"
 
 func ptr[T any](v T) *T { return &v }
 
+// pageLanguage is the page language of an organization in locale that
+// kept its country's default.
+func pageLanguage(locale string) string {
+	l, _, _ := strings.Cut(locale, "-")
+	if domain.IsSupportedLanguage(l) {
+		return l
+	}
+	return "en"
+}
+
 // fullView is a View with every part present, as an organization in locale
 // would see it with all options on.
 func fullView(locale string) *tracking.View {
@@ -28,12 +38,13 @@ func fullView(locale string) *tracking.View {
 	return &tracking.View{
 		Organization: tracking.PublicOrganization{
 			Name: "Kiwi Imports & Co", LogoPath: ptr("/media/logos/abc.png"), Country: "NZ", Locale: locale,
+			Language: pageLanguage(locale), TimeZone: "UTC",
 		},
 		Vehicle: tracking.PublicVehicle{Year: 2019, Make: "Toyota", Model: "Land Cruiser", Title: "2019 Toyota Land Cruiser"},
 		HeroPhoto: &tracking.PublicPhoto{
 			ID: "p1", Path: "/t/SLUG/photos/p1", Caption: ptr("At the Yokohama yard"), Width: ptr(4000), Height: ptr(3000),
 		},
-		Progress:         tracking.NewProgress(domain.StageInTransit),
+		Progress:         tracking.NewProgress(domain.StageInTransit, pageLanguage(locale)),
 		EstimatedArrival: &eta,
 		Notes: []tracking.PublicNote{
 			{Body: "On the water.\nDue in three weeks.", CreatedAt: time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)},
@@ -240,7 +251,8 @@ func mustAttr(t *testing.T, n *html.Node, key string) string {
 // browser would fetch is a path on the page's own origin.
 func assertSelfContained(t *testing.T, out string) {
 	t.Helper()
-	low := strings.ToLower(out)
+	// The one script allowed is the page's own file, with no inline code.
+	low := strings.ToLower(strings.Replace(out, `<script src="`+ScriptPath+`" defer></script>`, "", 1))
 	for _, bad := range []string{"<script", " style=", "javascript:", "@import", "url(", "@font-face"} {
 		if strings.Contains(low, bad) {
 			t.Errorf("page contains %q", bad)
@@ -304,15 +316,19 @@ func TestPageDates(t *testing.T) {
 		{"AU", "24 Dec 2026", "3 Nov 2026"},
 		{"AT", "24.12.2026", "03.11.2026"},
 		{"FR", "24 déc. 2026", "3 nov. 2026"},
-		{"IN", "24 Dec 2026", "3 Nov 2026"}, // en-IN not carried: closest English
-		{"BR", "24 Dec 2026", "3 Nov 2026"}, // pt-BR not carried: English as in Brazil
+		{"IN", "24 Dec 2026", "3 Nov 2026"}, // hi not a page language: English as in India
+		{"BR", "24 de dez. de 2026", "3 de nov. de 2026"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.country, func(t *testing.T) {
 			locale := domain.LocaleForCountry(tt.country)
 			out := render(t, fullView(locale))
-			if !strings.Contains(out, `<html lang="`+locale+`">`) {
-				t.Errorf("html lang is not %s", locale)
+			lang := locale
+			if tt.country == "IN" {
+				lang = "en-IN"
+			}
+			if !strings.Contains(out, `<html lang="`+lang+`" dir="ltr">`) {
+				t.Errorf("html lang is not %s", lang)
 			}
 			if want := `<time datetime="2026-12-24">` + tt.eta + `</time>`; !strings.Contains(out, want) {
 				t.Errorf("%s: want ETA %s", locale, want)
@@ -325,14 +341,14 @@ func TestPageDates(t *testing.T) {
 }
 
 func TestPageNumbers(t *testing.T) {
-	f := newFormatter("de-DE")
+	f := newFormatter("de-DE", "de", "UTC")
 	if got := f.number(12345); got != "12.345" {
 		t.Errorf("de-DE 12345 = %q", got)
 	}
-	if got := newFormatter("en-NZ").number(12345); got != "12,345" {
+	if got := newFormatter("en-NZ", "en", "UTC").number(12345); got != "12,345" {
 		t.Errorf("en-NZ 12345 = %q", got)
 	}
-	if got := newFormatter("not a tag!").number(3); got != "3" {
+	if got := newFormatter("not a tag!", "en", "UTC").number(3); got != "3" {
 		t.Errorf("fallback 3 = %q", got)
 	}
 }
@@ -353,12 +369,12 @@ func TestPageEscapes(t *testing.T) {
 }
 
 func TestPageNotAvailable(t *testing.T) {
-	b := NotAvailable()
-	if !bytes.Equal(b, NotAvailable()) {
+	b := NotAvailable("en")
+	if !bytes.Equal(b, NotAvailable("en")) {
 		t.Fatal("not-available page is not stable")
 	}
 	s := string(b)
-	for _, want := range []string{`<html lang="en">`, "<h1>This link isn’t available</h1>", `content="noindex, nofollow"`} {
+	for _, want := range []string{`<html lang="en" dir="ltr">`, "<h1>This link isn’t available</h1>", `content="noindex, nofollow"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("not-available page lacks %q", want)
 		}
@@ -367,7 +383,7 @@ func TestPageNotAvailable(t *testing.T) {
 		t.Errorf("want one h1")
 	}
 	assertSelfContained(t, s)
-	assertSelfContained(t, string(ServerError()))
+	assertSelfContained(t, string(ServerError("en")))
 }
 
 // TestPageContrast computes the WCAG contrast of every text colour the

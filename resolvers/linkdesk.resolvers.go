@@ -129,7 +129,7 @@ func (r *trackingLinkResolver) ShareMessage(ctx context.Context, obj *domain.Tra
 	if veh != nil {
 		title = veh.Title()
 	}
-	return tracking.ShareMessage(org.Locale(), org.Name, title, r.tracking.LinkURL(obj.Slug)), nil
+	return tracking.ShareMessage(org.Language(), org.Name, title, r.tracking.LinkURL(obj.Slug)), nil
 }
 
 // QRCodeSVG is the resolver for the qrCodeSvg field.

@@ -61,8 +61,16 @@ func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.U
 	if input.Country.IsSet() && country == nil {
 		return nil, domain.Required("country")
 	}
+	lang, zone := input.Language.Value(), input.TimeZone.Value()
+	if input.Language.IsSet() && lang == nil {
+		return nil, domain.Required("language")
+	}
+	if input.TimeZone.IsSet() && zone == nil {
+		return nil, domain.Required("timeZone")
+	}
 	return r.store.UpdateOrganization(ctx, v.OrganizationID, db.OrganizationUpdate{
-		Name: name, Country: country, LinkExpiryDays: field(input.LinkExpiryDaysAfterDelivery),
+		Name: name, Country: country, Language: lang, TimeZone: zone,
+		LinkExpiryDays: field(input.LinkExpiryDaysAfterDelivery),
 	})
 }
 

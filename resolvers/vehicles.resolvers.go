@@ -211,7 +211,9 @@ func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string,
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search})
+	// Counting reads every vehicle of the list: only when asked for.
+	withCount := selects(ctx, "VehicleConnection", "totalCount")
+	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search}, withCount)
 	if err != nil {
 		return nil, err
 	}

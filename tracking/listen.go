@@ -47,20 +47,17 @@ type Listener struct {
 
 	mu        sync.Mutex
 	caches    map[*cache]struct{}
+	watchers  map[*watchers]struct{}
 	up        bool // connected, per the last pq event
 	listening bool // LISTEN acknowledged
 	pingOK    bool // the last ping was answered in time
 	closed    bool
 }
 
-// Listen starts keeping s's cache in step with the database, on a
-// connection of its own. It returns at once; the cache goes on when the
-// connection is up and LISTEN is acknowledged. On a Service without a
-// cache it opens no connection.
+// Listen starts keeping s's cache and its streams (Watch) in step with
+// the database, on a connection of its own. It returns at once; the cache
+// goes on when the connection is up and LISTEN is acknowledged.
 func (s *Service) Listen(cfg ListenConfig) *Listener {
-	if s.cache == nil {
-		return &Listener{closed: true}
-	}
 	l := NewListener(cfg)
 	l.Add(s)
 	return l
@@ -69,7 +66,8 @@ func (s *Service) Listen(cfg ListenConfig) *Listener {
 // NewListener connects to the database and LISTENs, for the Services
 // added to it. Close it when done.
 func NewListener(cfg ListenConfig) *Listener {
-	l := &Listener{log: cfg.Logger, done: make(chan struct{}), pingOK: true, caches: make(map[*cache]struct{})}
+	l := &Listener{log: cfg.Logger, done: make(chan struct{}), pingOK: true,
+		caches: make(map[*cache]struct{}), watchers: make(map[*watchers]struct{})}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -98,26 +96,30 @@ func NewListener(cfg ListenConfig) *Listener {
 	return l
 }
 
-// Add puts s's cache in the Listener's care: on at once if the Listener
-// is connected (the cache starts empty), and in step from then on. The
-// returned func takes it out again and turns it off.
+// Add puts s's cache and streams in the Listener's care: the cache on at
+// once if the Listener is connected (it starts empty), and both in step
+// from then on. The returned func takes them out again and turns the
+// cache off.
 func (l *Listener) Add(s *Service) (remove func()) {
 	c := s.cache
-	if c == nil {
-		return func() {}
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return func() {}
 	}
-	l.caches[c] = struct{}{}
-	c.setOn(l.ok())
+	l.watchers[s.watch] = struct{}{}
+	if c != nil {
+		l.caches[c] = struct{}{}
+		c.setOn(l.ok())
+	}
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		delete(l.caches, c)
-		c.setOn(false)
+		delete(l.watchers, s.watch)
+		if c != nil {
+			delete(l.caches, c)
+			c.setOn(false)
+		}
 	}
 }
 
@@ -132,7 +134,7 @@ func (l *Listener) Close() error {
 	for c := range l.caches {
 		c.setOn(false)
 	}
-	l.caches = nil
+	l.caches, l.watchers = nil, nil
 	l.mu.Unlock()
 	close(l.done)
 	err := l.pl.Close()
@@ -166,6 +168,15 @@ func (l *Listener) receive() {
 				c.flush()
 			} else {
 				c.invalidate(n.Extra)
+			}
+		}
+		// After the caches: a stream's re-read must not find what the
+		// change replaced.
+		for w := range l.watchers {
+			if n == nil {
+				w.all()
+			} else {
+				w.changed(n.Extra)
 			}
 		}
 		l.mu.Unlock()
@@ -231,6 +242,12 @@ func (l *Listener) set(change func()) {
 	if now := l.ok(); now != was {
 		for c := range l.caches {
 			c.setOn(now)
+		}
+		if now {
+			// Back in step: whatever changed while we were not is unknown.
+			for w := range l.watchers {
+				w.all()
+			}
 		}
 	}
 }

@@ -98,6 +98,7 @@ type Service struct {
 	cache  *cache // nil: every lookup reads the database
 	loads  singleflight.Group
 	budget Budget // nil: lookups are not limited
+	watch  *watchers
 }
 
 // A Budget limits, per client, the lookups that find no available link:
@@ -119,8 +120,14 @@ func (s *Service) LimitLookups(b Budget) { s.budget = b }
 // NewService returns a Service without a cache: every lookup is one
 // database statement.
 func NewService(store *db.Store, publicBaseURL string) *Service {
-	return &Service{store: store, baseURL: publicBaseURL, now: time.Now}
+	s := &Service{store: store, baseURL: publicBaseURL, now: time.Now}
+	s.watch = newWatchers(s)
+	return s
 }
+
+// StopWatching ends every stream of Watch, at shutdown; later calls of
+// Watch end at once.
+func (s *Service) StopWatching() { s.watch.close() }
 
 // NewCachedService returns a Service that keeps up to size links in
 // memory (size 0: none, as NewService). The cache stays off — every lookup
@@ -318,6 +325,9 @@ func build(l *db.PublicLink, photoPath func(photoID string) string) *View {
 			Name:    l.OrgName,
 			Country: l.OrgCountry,
 			Locale:  domain.LocaleForCountry(l.OrgCountry),
+
+			Language: domain.EffectiveLanguage(l.OrgLanguage, l.OrgCountry),
+			TimeZone: domain.EffectiveTimeZone(l.OrgTimeZone, l.OrgCountry),
 		},
 		Vehicle: PublicVehicle{
 			Year: l.VehicleYear, Make: l.VehicleMake, Model: l.VehicleModel,
@@ -336,7 +346,7 @@ func build(l *db.PublicLink, photoPath func(photoID string) string) *View {
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
-		v.Progress = NewProgress(domain.Stage(l.Stage))
+		v.Progress = NewProgress(domain.Stage(l.Stage), v.Organization.Language)
 	}
 	if l.ShowEstimatedArrival {
 		v.EstimatedArrival = l.EstimatedArrival

@@ -3,6 +3,7 @@ package tracking
 import (
 	"time"
 
+	"importops/catalog"
 	"importops/domain"
 )
 
@@ -26,6 +27,10 @@ type PublicOrganization struct {
 	LogoPath *string
 	Country  string
 	Locale   string
+	// Language and TimeZone are the organization's (chosen, or its
+	// country's defaults): the page's words and its calendar days.
+	Language string
+	TimeZone string
 }
 
 type PublicVehicle struct {
@@ -62,14 +67,16 @@ type ProgressStage struct {
 	Current bool
 }
 
-// NewProgress lays out every stage of the journey, marking those reached.
-func NewProgress(current domain.Stage) *Progress {
+// NewProgress lays out every stage of the journey, marking those reached,
+// labelled in lang.
+func NewProgress(current domain.Stage, lang string) *Progress {
+	text := catalog.For(lang)
 	p := &Progress{Current: current}
 	at := current.Index()
 	for i, s := range domain.Stages {
 		p.Stages = append(p.Stages, ProgressStage{
 			Stage:   s,
-			Label:   s.Label(),
+			Label:   text.Stage(s),
 			Reached: i <= at,
 			Current: i == at,
 		})

@@ -72,6 +72,9 @@ type PaymentInput struct {
 type Query struct {
 }
 
+type Subscription struct {
+}
+
 type TrackingLinkConnection struct {
 	Edges      []TrackingLinkEdge `json:"edges"`
 	PageInfo   *PageInfo          `json:"pageInfo"`
@@ -108,6 +111,10 @@ type UpdateOrganizationInput struct {
 	Country graphql.Omittable[*string] `json:"country,omitempty"`
 	// 1 to 365; null turns it off; omitted leaves it as it is. Changing it never rewrites existing links.
 	LinkExpiryDaysAfterDelivery graphql.Omittable[*int] `json:"linkExpiryDaysAfterDelivery,omitempty"`
+	// A supported language tag; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
+	Language graphql.Omittable[*string] `json:"language,omitempty"`
+	// An IANA zone name; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
+	TimeZone graphql.Omittable[*string] `json:"timeZone,omitempty"`
 }
 
 type UpdateVehicleInput struct {
