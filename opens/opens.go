@@ -105,7 +105,7 @@ func (c *Counter) Served(linkID string, r *http.Request, client netip.Addr) {
 	// and a bot's hash is remembered too, so the list is matched once per
 	// bot, link and window.
 	c.mu.Lock()
-	seen := c.seen.Contains(k)
+	_, seen := c.seen.Peek(k) // Contains would also see an expired hash not yet purged
 	if !seen {
 		c.seen.Add(k, struct{}{})
 	}
