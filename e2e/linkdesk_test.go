@@ -508,6 +508,10 @@ func TestLinkDeskPreview(t *testing.T) {
 		!strings.Contains(string(body), "Nissan Leaf") {
 		t.Fatalf("preview page: status %d, body %.400s", res.StatusCode, body)
 	}
+	// A snapshot: the live script would follow the preview's path as a slug.
+	if strings.Contains(string(body), "tracking-live.js") {
+		t.Fatal("the preview page loads the live script")
+	}
 	if !strings.Contains(res.Header.Get("X-Robots-Tag"), "noindex") {
 		t.Fatalf("preview page X-Robots-Tag = %q", res.Header.Get("X-Robots-Tag"))
 	}

@@ -109,7 +109,9 @@ func Render(w io.Writer, v *tracking.View, origin string) error {
 // visible "Preview" marker: what staff see before sending a link.
 func RenderPreview(w io.Writer, v *tracking.View, origin string) error {
 	d := newPageData(v, origin)
-	d.Preview = true
+	// A preview is a snapshot: no live script, which would follow its
+	// path as if it were a link's slug.
+	d.Preview, d.ScriptPath = true, ""
 	return renderPage(w, d)
 }
 
