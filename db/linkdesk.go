@@ -12,21 +12,22 @@ import (
 	"importops/domain"
 )
 
+// deliveryExpiry is THE expiry after delivery: now plus the organization
+// o's linkExpiryDaysAfterDelivery (sqlExpireOnDelivery, sqlCreateLink).
+const deliveryExpiry = `now() + make_interval(days => o.link_expiry_days_after_delivery)`
+
 const (
 	sqlInsertLinkEvent = `INSERT INTO tracking_link_events (link_id, kind, actor_id, changed) VALUES ($1, $2, $3, $4)`
-	sqlLinkByID        = `SELECT ` + linkColumns + `,
-		COALESCE((SELECT array_agg(lp.photo_id ORDER BY lp.position) FROM tracking_link_photos lp WHERE lp.link_id = l.id), '{}') AS photo_ids
-		FROM tracking_links l WHERE l.organization_id = $1 AND l.id = $2`
 	// The link of a vehicle that has just reached DELIVERED expires N days
 	// from now (the organization's linkExpiryDaysAfterDelivery) unless it
 	// already expires sooner; each link changed gets its event. $1 vehicle.
 	sqlExpireOnDelivery = `WITH changed AS (
 		UPDATE tracking_links l
-		   SET expires_at = now() + make_interval(days => o.link_expiry_days_after_delivery), updated_at = now()
+		   SET expires_at = ` + deliveryExpiry + `, updated_at = now()
 		  FROM organizations o
 		 WHERE o.id = l.organization_id AND l.vehicle_id = $1 AND l.ended_at IS NULL
 		   AND o.link_expiry_days_after_delivery IS NOT NULL
-		   AND (l.expires_at IS NULL OR l.expires_at > now() + make_interval(days => o.link_expiry_days_after_delivery))
+		   AND (l.expires_at IS NULL OR l.expires_at > ` + deliveryExpiry + `)
 		RETURNING l.id)
 		INSERT INTO tracking_link_events (link_id, kind) SELECT id, 'EXPIRY_SET_ON_DELIVERY' FROM changed`
 	// Deleting a vehicle ends its link, with the event, in one statement.
@@ -112,14 +113,6 @@ func addEvent(ctx context.Context, tx *sqlx.Tx, linkID string, kind domain.LinkE
 		return fmt.Errorf("record %s event: %w", kind, err)
 	}
 	return nil
-}
-
-func linkByID(ctx context.Context, q sqlx.QueryerContext, orgID, id string) (*domain.TrackingLink, error) {
-	var r linkRowWithPhotos
-	if err := sqlx.GetContext(ctx, q, &r, sqlLinkByID, orgID, id); err != nil {
-		return nil, notFound(err, "tracking link")
-	}
-	return r.toDomain(), nil
 }
 
 // expireOnDelivery applies linkExpiryDaysAfterDelivery to the vehicle's

@@ -63,11 +63,20 @@ const (
 	// lockVehicle does, with the notification notifyPublic would send ($10
 	// the channel, $11 the change key); no row, and no notification, when
 	// there is no such vehicle. One statement for the three.
-	sqlCreateLink = `WITH v AS (SELECT id FROM vehicles
+	// One statement writes the link, its CREATED event and, for a vehicle
+	// already DELIVERED, its expiry after delivery (deliveryExpiry) with
+	// that event, unless expiresAt was given ($12), and announces it.
+	sqlCreateLink = `WITH v AS (SELECT id, stage FROM vehicles
 		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE),
+		d AS (SELECT ` + deliveryExpiry + ` AS expires_at FROM v JOIN organizations o ON o.id = $1
+		  WHERE NOT $12::boolean AND v.stage = 'DELIVERED' AND o.link_expiry_days_after_delivery IS NOT NULL),
 		l AS (INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
 		  show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
-		  SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns + `)
+		  SELECT $1, v.id, $3, $4, $5, $6, $7, COALESCE((SELECT expires_at FROM d), $8), $9 FROM v RETURNING ` + linkColumns + `),
+		e AS (INSERT INTO tracking_link_events (link_id, kind, actor_id)
+		  SELECT l.id, k.kind, k.actor FROM l CROSS JOIN (VALUES (1, 'CREATED', $9::uuid),
+		    (2, 'EXPIRY_SET_ON_DELIVERY', NULL::uuid)) AS k(ord, kind, actor)
+		  WHERE k.ord = 1 OR EXISTS (SELECT 1 FROM d) ORDER BY k.ord)
 		SELECT ` + linkColumns + ` FROM l CROSS JOIN LATERAL (SELECT pg_notify($10, $11) WHERE l.id IS NOT NULL) n`
 	sqlActiveLinkForUpdate = `SELECT ` + linkColumns + ` FROM tracking_links l
 		WHERE l.organization_id = $1 AND l.vehicle_id = $2 AND l.ended_at IS NULL FOR UPDATE`
@@ -146,7 +155,7 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	create := func(q sqlx.QueryerContext) (*domain.TrackingLink, error) {
 		var l linkRow
 		err := sqlx.GetContext(ctx, q, &l, sqlCreateLink, orgID, vehicleID, slug, r.ShowPhoto, r.ShowEstimatedArrival,
-			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key)
+			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key, o.ExpiresAt.Set)
 		switch {
 		case isUniqueViolation(err, "tracking_links_one_active"):
 			return nil, ErrLinkExists
@@ -158,14 +167,21 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 		l.PhotoIDs = r.PhotoIDs
 		return l.toDomain(), nil
 	}
-	// One transaction: the link, its CREATED event and, for a delivered
-	// vehicle, its expiry after delivery are written together.
+	if len(r.PhotoIDs) == 0 {
+		// One row and its events, written and announced by one
+		// statement: its own transaction.
+		l, err := create(s.db)
+		if err != nil {
+			return nil, err
+		}
+		s.publicChanged(key)
+		return l, nil
+	}
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		// Picked photos are checked under the vehicle's lock, before they
-		// are inserted; its stage decides the expiry after delivery.
-		v, err := lockVehicle(ctx, tx, orgID, vehicleID)
-		if err != nil {
+		// are inserted.
+		if _, err := lockVehicle(ctx, tx, orgID, vehicleID); err != nil {
 			return err
 		}
 		if err := checkPhotosOfVehicle(ctx, tx, vehicleID, r.PhotoIDs); err != nil {
@@ -176,22 +192,8 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 			return err
 		}
 		s.notifiedPublic(tx, key)
-		if err := addLinkPhotos(ctx, tx, l.ID, r.PhotoIDs); err != nil {
-			return err
-		}
-		if err := addEvent(ctx, tx, l.ID, domain.EventCreated, &userID, nil); err != nil {
-			return err
-		}
-		if v.Stage == domain.StageDelivered && !o.ExpiresAt.Set {
-			if err := expireOnDelivery(ctx, tx, vehicleID); err != nil {
-				return err
-			}
-			if l, err = linkByID(ctx, tx, orgID, l.ID); err != nil {
-				return err
-			}
-		}
 		out = l
-		return nil
+		return addLinkPhotos(ctx, tx, l.ID, r.PhotoIDs)
 	})
 	return out, err
 }
