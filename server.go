@@ -22,5 +22,10 @@ func main() {
 // run executes the command line: 0 when it succeeds, 2 for bad flags or
 // arguments, 1 for anything else (see cli.ExitCode).
 func run(ctx context.Context) error {
+	closeSpool, err := cli.OpenSpool(os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer closeSpool()
 	return cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 }

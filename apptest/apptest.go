@@ -378,22 +378,30 @@ func (e *Env) Do(t testing.TB, token, query string, vars Vars) Response {
 // variable fileVar.
 func (e *Env) Upload(t testing.TB, token, query string, vars Vars, fileVar, filename string, content []byte) Response {
 	t.Helper()
+	var buf bytes.Buffer
+	contentType := MultipartUpload(&buf, query, vars, fileVar, filename, content)
+	req, _ := http.NewRequest(http.MethodPost, e.BaseURL+"/graphql", &buf)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("GraphQL-Preflight", "1")
+	return e.send(t, req, token)
+}
+
+// MultipartUpload writes to buf the body of a GraphQL multipart request
+// with one file bound to the variable fileVar, and returns its
+// Content-Type.
+func MultipartUpload(buf *bytes.Buffer, query string, vars Vars, fileVar, filename string, content []byte) string {
 	if vars == nil {
 		vars = Vars{}
 	}
 	vars[fileVar] = nil
 	ops, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	mw := multipart.NewWriter(buf)
 	_ = mw.WriteField("operations", string(ops))
 	_ = mw.WriteField("map", fmt.Sprintf(`{"0":["variables.%s"]}`, fileVar))
 	fw, _ := mw.CreateFormFile("0", filename)
 	_, _ = fw.Write(content)
 	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.BaseURL+"/graphql", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("GraphQL-Preflight", "1")
-	return e.send(t, req, token)
+	return mw.FormDataContentType()
 }
 
 func (e *Env) send(t testing.TB, req *http.Request, token string) Response {

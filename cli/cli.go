@@ -34,7 +34,7 @@ Configuration is read from the environment: DATABASE_URL, LISTEN_ADDR,
 PUBLIC_BASE_URL, STAFF_APP_URL, MEDIA_DIR, SECRET_KEY, APP_ENV, RATE_LIMITS, TRUSTED_PROXIES,
 DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME, DB_STATEMENT_TIMEOUT,
 DB_LOCK_TIMEOUT, DB_IDLE_IN_TRANSACTION_TIMEOUT, DB_CONNECT_TIMEOUT,
-SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, BCRYPT_COST.
+SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN_DELAY, PUBLIC_CACHE_SIZE, BCRYPT_COST, SPOOL_DIR.
 `
 
 // ExitError is an error that decides the process's exit status.
@@ -89,7 +89,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), rest); err != nil {
 			return helpOr(err, stdout)
 		}
-		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
 			return withBufferedLog(stderr, func(log *slog.Logger) error { return serve(ctx, cfg, log) })
 		})
@@ -97,7 +96,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err := parseFlags(flag.NewFlagSet("demo", flag.ContinueOnError), rest); err != nil {
 			return helpOr(err, stdout)
 		}
-		tuneGC(env)
 		return withConfig(env, func(cfg config.Config) error {
 			return withBufferedLog(stderr, func(log *slog.Logger) error { return demo(ctx, cfg, log, stdout) })
 		})

@@ -38,6 +38,7 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 		return err
 	}
 	defer a.Close()
+	defer a.sweepMedia(ctx)()
 
 	passwords := auth.NewPasswords(cfg.BcryptCost)
 	org, user, err := demoOwner(ctx, a.store, passwords)

@@ -70,7 +70,7 @@ func invite(ctx context.Context, cfg config.Config, in inviteInput, stdout io.Wr
 	defer conn.Close()
 	svc := &team.Service{Store: db.NewStore(conn), Passwords: auth.NewPasswords(cfg.BcryptCost),
 		StaffAppURL: cfg.StaffAppURL, Now: time.Now}
-	inv, err := svc.Invite(ctx, in.orgID, nil, in.email, in.role)
+	inv, err := svc.Invite(ctx, in.orgID, nil, in.email, in.role, nil)
 	if domain.IsCode(err, domain.NotFound) {
 		return fmt.Errorf("invite: no organization with id %s", in.orgID)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,18 +20,6 @@ import (
 	"importops/opens"
 	"importops/tracking"
 )
-
-// serverGCPercent is the server's GOGC unless the environment sets one.
-// Its live heap is a few MB, so at Go's default of 100 the collector runs
-// after every few MB allocated: hundreds of times a second under load.
-// At 400 it runs a quarter as often, for some tens of MB more memory.
-const serverGCPercent = 400
-
-func tuneGC(env func(string) string) {
-	if env("GOGC") == "" {
-		debug.SetGCPercent(serverGCPercent)
-	}
-}
 
 // secretKeySetting is where a generated SECRET_KEY is kept.
 const secretKeySetting = "media_secret_key"
@@ -48,6 +35,7 @@ type app struct {
 	// with every replica's writes.
 	tracking *tracking.Service
 	listener *tracking.Listener
+	media    media.Storage
 	// opens counts tracking-link opens; nil with OPEN_COUNTING=off.
 	opens *opens.Counter
 }
@@ -96,7 +84,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Logger:   log,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener, opens: counter}, nil
+		tracking: publicViews, listener: listener, media: storage, opens: counter}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -130,6 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	defer a.sweepMedia(ctx)() // stopped before the database closes
 	return a.listenAndServe(ctx, nil)
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	// the bucket's endpoint (MinIO and the like, path-style).
 	MediaStore      string
 	MediaS3Endpoint string
+	// SpoolDir is where upload bodies too large for memory are spooled,
+	// one directory per process; empty is importops-spool in the
+	// system's temporary directory.
+	SpoolDir string
 
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -85,6 +89,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.MediaStore = get("MEDIA_STORE", "")
 	c.MediaS3Endpoint = get("MEDIA_S3_ENDPOINT", "")
+	c.SpoolDir = get("SPOOL_DIR", "")
 	if u, err := url.Parse(c.MediaStore); c.MediaStore != "" && (err != nil || u.Scheme != "s3" || u.Host == "") {
 		errs = append(errs, fmt.Sprintf("MEDIA_STORE must be empty (files in MEDIA_DIR) or s3://bucket/prefix, not %q", c.MediaStore))
 	}
@@ -133,7 +138,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Sprintf("BCRYPT_COST must be %d to %d, not %d", bcrypt.MinCost, bcrypt.MaxCost, c.BcryptCost))
 	}
 	c.DBMaxOpenConns = intVar("DB_MAX_OPEN_CONNS", 20)
-	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", 10)
+	// As many idle as open: a pool that keeps fewer closes and reopens
+	// connections under a steady load (each a new backend).
+	c.DBMaxIdleConns = intVar("DB_MAX_IDLE_CONNS", c.DBMaxOpenConns)
 	c.DBConnMaxLifetime = durVar("DB_CONN_MAX_LIFETIME", 30*time.Minute)
 	c.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", 20*time.Second)
 	c.PublicCacheSize = intVar("PUBLIC_CACHE_SIZE", 10000)

@@ -24,7 +24,6 @@ import (
 type Store struct {
 	db      *sqlx.DB
 	changes publicChanges
-	public  preparedStmt // sqlPublicLink, the public hot path
 }
 
 func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }

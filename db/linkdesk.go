@@ -346,5 +346,8 @@ func (s *Store) PreviewLink(ctx context.Context, orgID, vehicleID string, o Prev
 	if err != nil {
 		return nil, notFound(err, "vehicle")
 	}
-	return p.decode()
+	if err := p.decode(); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"importops/domain"
 )
@@ -29,7 +30,26 @@ const (
 	sqlMediaObject       = `SELECT ` + mediaColumns + ` FROM media_objects WHERE key = $1`
 	sqlDeleteMediaObject = `DELETE FROM media_objects WHERE key = $1`
 	sqlOrgLogoForUpdate  = `SELECT logo_key FROM organizations WHERE id = $1 FOR UPDATE`
+	// A stored file is referred to by its media_objects row; a photo
+	// stored before variants existed only by photos.storage_key.
+	sqlKnownMediaKeys = `SELECT key FROM media_objects WHERE key = ANY($1)
+		UNION SELECT storage_key FROM photos WHERE storage_key = ANY($1)
+		UNION SELECT logo_key FROM organizations WHERE logo_key = ANY($1)`
 )
+
+// KnownMediaKeys reports which of keys a row refers to: the files a
+// sweep of storage must keep.
+func (s *Store) KnownMediaKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	var found []string
+	if err := s.db.SelectContext(ctx, &found, sqlKnownMediaKeys, pq.Array(keys)); err != nil {
+		return nil, fmt.Errorf("look up media keys: %w", err)
+	}
+	known := make(map[string]bool, len(found))
+	for _, k := range found {
+		known[k] = true
+	}
+	return known, nil
+}
 
 // MediaObject returns the stored file at key, or nil when there is none.
 func (s *Store) MediaObject(ctx context.Context, key string) (*MediaObject, error) {

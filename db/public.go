@@ -2,15 +2,11 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"importops/domain"
 )
@@ -20,6 +16,7 @@ import (
 // available, and only the public parts of its vehicle and organization.
 // It never selects a VIN, stock number, customer, money or internal note.
 type PublicLink struct {
+	Slug   string `db:"slug"`
 	LinkID string `db:"link_id"`
 	// OrganizationID and VehicleID name the link's owners for cache
 	// invalidation (see PublicChannel); they are never shown.
@@ -46,6 +43,8 @@ type PublicLink struct {
 	OrgLanguage        *string `db:"language"`
 	OrgTimeZone        *string `db:"time_zone"`
 
+	// The JSON columns, decoded into Hero, Photos and Notes and then
+	// dropped (a cached link keeps only what its answers need).
 	HeroJSON   []byte `db:"hero"`
 	PhotosJSON []byte `db:"photos"`
 	NotesJSON  []byte `db:"notes"`
@@ -85,20 +84,14 @@ const (
          WHERE n.vehicle_id = v.id AND n.scope = 'CUSTOMER' AND `
 )
 
-const sqlPublicLink = `
-SELECT l.id AS link_id, l.organization_id, l.vehicle_id, l.show_photo, l.show_estimated_arrival, l.show_progress,
-       l.show_customer_notes, l.expires_at, l.ended_at,
-       ` + publicVehicleOrgColumns + `,
-       (SELECT ` + publicPhotoJSON + `
-          FROM photos p WHERE l.show_photo AND p.id = v.hero_photo_id) AS hero,
-       (SELECT COALESCE(json_agg(` + publicPhotoJSON + ` ORDER BY lp.position), '[]')
-          FROM tracking_link_photos lp JOIN photos p ON p.id = lp.photo_id
-         WHERE lp.link_id = l.id) AS photos,
-       ` + publicNotesJSONWhere + `l.show_customer_notes) AS notes
-  FROM tracking_links l
-  JOIN vehicles v ON v.id = l.vehicle_id
-  JOIN organizations o ON o.id = l.organization_id
- WHERE l.slug = $1`
+
+// is off are not read at all. The query itself is the function
+// public_links (migration 0008), planned once per connection.
+const sqlPublicLinks = `
+SELECT slug, link_id, organization_id, vehicle_id, show_photo, show_estimated_arrival, show_progress,
+       show_customer_notes, expires_at, ended_at, year, make, model, stage, estimated_arrival, vehicle_deleted_at,
+       org_name, country, subscription_status, logo_key, language, time_zone, hero, photos, notes
+  FROM public_links($1)`
 
 // sqlPreviewLink is sqlPublicLink for a vehicle and options instead of a
 // link: $1 org, $2 vehicle, $3..$6 showPhoto, showEstimatedArrival,
@@ -119,63 +112,56 @@ SELECT '' AS link_id, v.organization_id, v.id AS vehicle_id, $3::boolean AS show
  WHERE v.organization_id = $1 AND v.id = $2 AND v.deleted_at IS NULL`
 
 // PublicLink returns what the public side needs for slug, or nil when no
-// link ever had that slug. It is the public hot path: the statement is
-// prepared once (database/sql then prepares it once per connection), so
-// each call is one Bind/Execute round trip with no parsing or planning.
+// link ever had that slug: one statement.
 func (s *Store) PublicLink(ctx context.Context, slug string) (*PublicLink, error) {
-	stmt, err := s.public.get(ctx, s.db, sqlPublicLink)
-	if err != nil {
-		return nil, fmt.Errorf("prepare public link: %w", err)
-	}
-	var p PublicLink
-	err = stmt.GetContext(ctx, &p, slug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load public link: %w", err)
-	}
-	return p.decode()
-}
-
-// decode fills in the parts read as JSON.
-func (p *PublicLink) decode() (*PublicLink, error) {
-	if len(p.HeroJSON) > 0 {
-		p.Hero = new(PublicPhotoRow)
-		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
-			return nil, fmt.Errorf("decode hero photo: %w", err)
-		}
-	}
-	if err := json.Unmarshal(p.PhotosJSON, &p.Photos); err != nil {
-		return nil, fmt.Errorf("decode link photos: %w", err)
-	}
-	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
-		return nil, fmt.Errorf("decode notes: %w", err)
-	}
-	return p, nil
-}
-
-// preparedStmt is a statement prepared on the pool on first use and kept
-// for the life of the Store. A failed prepare (the database is down) is
-// tried again on the next call.
-type preparedStmt struct {
-	stmt atomic.Pointer[sqlx.Stmt]
-	mu   sync.Mutex
-}
-
-func (p *preparedStmt) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	st, err := db.PreparexContext(ctx, query)
+	links, err := s.PublicLinks(ctx, []string{slug})
 	if err != nil {
 		return nil, err
 	}
-	p.stmt.Store(st)
-	return st, nil
+	return links[slug], nil
+}
+
+// PublicLinks is PublicLink for several slugs in one statement; a slug no
+// link ever had is absent from the map. The statement is lib/pq's unnamed
+// one, never a named server-side prepared statement, so it runs through
+// PgBouncer in transaction pooling.
+func (s *Store) PublicLinks(ctx context.Context, slugs []string) (map[string]*PublicLink, error) {
+	rows, err := s.db.QueryxContext(ctx, sqlPublicLinks, pq.Array(slugs))
+	if err != nil {
+		return nil, fmt.Errorf("load public links: %w", err)
+	}
+	defer rows.Close()
+	links := make(map[string]*PublicLink, len(slugs))
+	for rows.Next() {
+		p := new(PublicLink)
+		if err := rows.StructScan(p); err != nil {
+			return nil, fmt.Errorf("load public links: %w", err)
+		}
+		if err := p.decode(); err != nil {
+			return nil, err
+		}
+		links[p.Slug] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load public links: %w", err)
+	}
+	return links, nil
+}
+
+// decode fills Hero, Photos and Notes from their JSON columns.
+func (p *PublicLink) decode() error {
+	if len(p.HeroJSON) > 0 {
+		p.Hero = new(PublicPhotoRow)
+		if err := json.Unmarshal(p.HeroJSON, p.Hero); err != nil {
+			return fmt.Errorf("decode hero photo: %w", err)
+		}
+	}
+	if err := json.Unmarshal(p.PhotosJSON, &p.Photos); err != nil {
+		return fmt.Errorf("decode link photos: %w", err)
+	}
+	if err := json.Unmarshal(p.NotesJSON, &p.Notes); err != nil {
+		return fmt.Errorf("decode notes: %w", err)
+	}
+	p.HeroJSON, p.PhotosJSON, p.NotesJSON = nil, nil, nil
+	return nil
 }

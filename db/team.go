@@ -52,9 +52,13 @@ const (
 	sqlSetPassword   = `UPDATE users SET password_hash = $2 WHERE id = $1 AND removed_at IS NULL`
 	sqlAccountExists = `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND removed_at IS NULL)`
 
+	sqlLiveInviteRolesOfForUpdate = `SELECT role FROM invites
+		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen + ` AND expires_at > now() FOR UPDATE`
 	sqlCancelOpenInvitesOf = `UPDATE invites SET cancelled_at = now()
 		WHERE organization_id = $1 AND lower(email) = lower($2) AND ` + inviteOpen
-	sqlInsertInvite = `INSERT INTO invites (organization_id, email, role, token_hash, invited_by, expires_at)
+	// A member who leaves must not come back through an invite of theirs.
+	sqlCancelInvitesBy = `UPDATE invites SET cancelled_at = now() WHERE invited_by = $1 AND ` + inviteOpen
+	sqlInsertInvite    = `INSERT INTO invites (organization_id, email, role, token_hash, invited_by, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + inviteColumns
 	sqlPendingInvites = `SELECT ` + inviteColumns + ` FROM invites
 		WHERE organization_id = $1 AND ` + inviteOpen + ` AND expires_at > now() ORDER BY created_at, id`
@@ -138,7 +142,8 @@ func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role doma
 }
 
 // RemoveUser takes a member out of the organization when allow(their
-// role) passes, and ends every session of theirs in the same transaction.
+// role) passes, and ends every session of theirs and cancels their open
+// invites in the same transaction.
 // The row stays, so what they did still names them. The last OWNER stays
 // (CONFLICT).
 func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, allow func(role domain.Role) error) error {
@@ -155,6 +160,9 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, allow func
 		}
 		if _, err := tx.ExecContext(ctx, sqlRevokeUser, userID); err != nil {
 			return fmt.Errorf("end sessions of user %s: %w", userID, err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlCancelInvitesBy, userID); err != nil {
+			return fmt.Errorf("cancel invites of user %s: %w", userID, err)
 		}
 		return nil
 	})
@@ -195,10 +203,15 @@ type NewInvite struct {
 	InvitedBy      *string // nil: the operator's CLI
 	TokenHash      []byte
 	ExpiresAt      time.Time
+	// MayReplace is the caller's rule (package access) for cancelling the
+	// address's invite that can still be accepted, given its role: the
+	// replacement cancels it. nil: any (the operator's CLI).
+	MayReplace func(role domain.Role) error
 }
 
 // CreateInvite stores an invite, replacing the address's open invite to
-// the same organization. CONFLICT when the address has an account.
+// the same organization when in.MayReplace allows it. CONFLICT when the
+// address has an account.
 func (s *Store) CreateInvite(ctx context.Context, in NewInvite) (*domain.Invite, error) {
 	if err := domain.ValidateEmail("email", in.Email); err != nil {
 		return nil, err
@@ -217,6 +230,17 @@ func (s *Store) CreateInvite(ctx context.Context, in NewInvite) (*domain.Invite,
 		}
 		if exists {
 			return domain.Errorf(domain.Conflict, "an account with this email already exists")
+		}
+		if in.MayReplace != nil {
+			var roles []string
+			if err := tx.SelectContext(ctx, &roles, sqlLiveInviteRolesOfForUpdate, in.OrganizationID, in.Email); err != nil {
+				return fmt.Errorf("lock open invite: %w", err)
+			}
+			for _, role := range roles {
+				if err := in.MayReplace(domain.Role(role)); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := tx.ExecContext(ctx, sqlCancelOpenInvitesOf, in.OrganizationID, in.Email); err != nil {
 			return fmt.Errorf("replace open invite: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"importops/apptest"
 	"importops/db/dbtest"
+	"importops/domain"
 )
 
 // envProduction is the production build as an attacker meets it.
@@ -158,5 +159,37 @@ func TestEnvelopeOversizedNames(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEnvelopeKeysMultipart: an upload's operations part is the same
+// envelope, held to the same rules: a case variant, a duplicate or an
+// unknown key is refused with 400 and runs nothing (the staff token a
+// smuggled logout would revoke still works).
+func TestEnvelopeKeysMultipart(t *testing.T) {
+	env := apptest.NewWith(t, testDB, apptest.Options{PublicCacheSize: -1, Env: envProduction})
+	org := env.NewOrg(t, "Multipart Envelope Imports", "NZ")
+	t.Parallel()
+	for _, c := range []struct{ name, operations string }{
+		{"a case variant of query", `{"query":"{ __typename }","Query":"mutation { logout }","variables":{}}`},
+		{"query twice", `{"query":"{ __typename }","query":"mutation { logout }","variables":{}}`},
+		{"an unknown key", `{"query":"mutation { logout }","variables":{},"password":"x"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			member := env.AddMember(t, org, domain.RoleStaff) // its own session: a smuggled logout ends it
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for _, f := range [][2]string{{"operations", c.operations}, {"map", "{}"}} {
+				if err := mw.WriteField(f[0], f[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mw.Close()
+			r := secSend(t, env, "POST", "/graphql", map[string]string{
+				"Content-Type": mw.FormDataContentType(), "GraphQL-Preflight": "1", "Authorization": "Bearer " + member.Token,
+			}, &body)
+			secRefused(t, c.name, r, http.StatusBadRequest, "BAD_USER_INPUT")
+			envTokenWorks(t, env, member.Token)
+		})
 	}
 }

@@ -245,3 +245,19 @@ func TestStoredPageLookupBudget(t *testing.T) {
 		}
 	})
 }
+
+// Without a public cache nothing is stored, and the hook still sees every
+// public answer.
+func TestServedHookWithoutCache(t *testing.T) {
+	var served saServed
+	env := apptest.NewWith(t, testDB, apptest.Options{PublicCacheSize: -1, Env: map[string]string{"PUBLIC_CACHE_SIZE": "0"}, OnServed: served.hook})
+	t.Parallel()
+	fleet := env.SeedFleet(t, "Uncached Hook Imports", 1)
+	linkID := saLinkID(t, fleet.Slugs[0])
+	saGet(t, env, "/t/"+fleet.Slugs[0])
+	pcPost(t, env, "", pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]}))
+	want := []string{linkID + " GET /t/{slug}", linkID + " POST /graphql"}
+	if got := served.take(); !reflect.DeepEqual(got, want) {
+		t.Errorf("hook calls without a cache: %q, want %q", got, want)
+	}
+}

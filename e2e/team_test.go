@@ -424,7 +424,7 @@ func TestTeamLastOwner(t *testing.T) {
 		for i, o := range []apptest.Org{first, second} {
 			wg.Go(func() {
 				q, vars := tmRoleQ, apptest.Vars{"u": o.UserID, "r": "ADMIN"}
-				if i == 1 { // one steps down, the other leaves
+				if i == 1 && round%2 == 1 { // odd rounds: one steps down, the other leaves
 					q, vars = tmRemoveQ, apptest.Vars{"u": o.UserID}
 				}
 				codes[i] = env.Do(t, o.Token, q, vars).Code()
@@ -666,5 +666,68 @@ func TestTeamAcceptOnce(t *testing.T) {
 		if err := testDB.Get(&accounts, `SELECT count(*) FROM users WHERE lower(email) = $1`, email); err != nil || accounts != 1 {
 			t.Errorf("round %d: %d accounts (%v), want 1", round, accounts, err)
 		}
+	}
+}
+
+// TestTeamAdminCannotReplaceOwnerInvite: inviting an address again
+// replaces its open invite, and an ADMIN may not cancel an OWNER invite,
+// so an ADMIN may not replace one either (FORBIDDEN, nothing written, the
+// OWNER invite still works). An expired OWNER invite is no obstacle.
+func TestTeamAdminCannotReplaceOwnerInvite(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Replacements Ltd", "NZ")
+	admin := env.AddMember(t, owner, domain.RoleAdmin)
+	t.Parallel()
+
+	email := "future-owner-" + randomSuffix() + "@example.com"
+	ownerInvite := tmInviteUser(t, env, owner.Token, email, "OWNER")
+	before := tmTeamSnapshot(t, owner.ID)
+	for _, role := range []string{"STAFF", "ADMIN"} {
+		res := env.Do(t, admin.Token, tmInviteQ, apptest.Vars{"e": email, "r": role})
+		if res.Code() != "FORBIDDEN" {
+			t.Errorf("an ADMIN re-inviting an OWNER invite's address as %s: %s, want FORBIDDEN", role, res.Body)
+		}
+	}
+	if tmTeamSnapshot(t, owner.ID) != before {
+		t.Error("a refused re-invite changed the team")
+	}
+	if _, res := tmAccept(t, env, tmToken(ownerInvite.URL), "Future Owner", "long enough password"); len(res.Errors) > 0 {
+		t.Errorf("the OWNER invite no longer works: %s", res.Body)
+	}
+
+	expiredEmail := "expired-owner-" + randomSuffix() + "@example.com"
+	expired := tmInviteUser(t, env, owner.Token, expiredEmail, "OWNER")
+	if _, err := testDB.Exec(`UPDATE invites SET expires_at = now() - interval '1 second' WHERE id = $1`, expired.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := env.Do(t, admin.Token, tmInviteQ, apptest.Vars{"e": expiredEmail, "r": "STAFF"}); len(res.Errors) > 0 {
+		t.Errorf("an expired OWNER invite blocks an ADMIN's invite: %s", res.Body)
+	}
+}
+
+// TestTeamRemovalCancelsInvites: a removed member's invites that were not
+// yet accepted stop working, so a member who leaves cannot come back
+// through an invite sent to an address of their own. Others' invites stay.
+func TestTeamRemovalCancelsInvites(t *testing.T) {
+	env := apptest.New(t, testDB)
+	owner := env.NewOrg(t, "Leavers Ltd", "NZ")
+	admin := env.AddMember(t, owner, domain.RoleAdmin)
+	t.Parallel()
+
+	backdoor := tmInviteUser(t, env, admin.Token, "alt-"+randomSuffix()+"@example.com", "ADMIN")
+	kept := tmInviteUser(t, env, owner.Token, "hire-"+randomSuffix()+"@example.com", "STAFF")
+	var out struct{ RemoveUser string }
+	env.Do(t, owner.Token, tmRemoveQ, apptest.Vars{"u": admin.UserID}).Decode(t, &out)
+
+	if _, res := tmAccept(t, env, tmToken(backdoor.URL), "Back Again", "long enough password"); res.Code() != "BAD_USER_INPUT" {
+		t.Errorf("an invite made by a removed member still works: %s", res.Body)
+	}
+	var pending struct{ PendingInvites []tmInvite }
+	env.Do(t, owner.Token, tmPendingQ, nil).Decode(t, &pending)
+	if len(pending.PendingInvites) != 1 || pending.PendingInvites[0].ID != kept.ID {
+		t.Errorf("pendingInvites = %+v, want only %s", pending.PendingInvites, kept.ID)
+	}
+	if _, res := tmAccept(t, env, tmToken(kept.URL), "New Hire", "long enough password"); len(res.Errors) > 0 {
+		t.Errorf("another member's invite stopped working: %s", res.Body)
 	}
 }

@@ -61,7 +61,8 @@ func New(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	h := &handlers{Deps: d, rootFields: map[string]bool{}, uploads: make(chan struct{}, maxConcurrentUploads)}
+	h := &handlers{Deps: d, rootFields: map[string]bool{},
+		uploads: newUploadSlots(maxConcurrentUploads, maxUploadsPerOrg, maxUploadsPerUser)}
 	if d.Config.RateLimits {
 		h.limits = newLimits()
 		if d.Tracking != nil {
@@ -71,8 +72,10 @@ func New(d Deps) *Handler {
 	} else {
 		h.streams = newStreams(0, maxStreams)
 	}
-	if d.Tracking != nil && d.Config.PublicCacheSize > 0 {
-		h.public = newPublicAnswers(d.Config.PublicCacheSize, d.OnServed)
+	if d.Tracking != nil {
+		// Even without a cache (nothing is stored then): OnServed still
+		// sees every public answer.
+		h.public = newPublicAnswers(max(d.Config.PublicCacheSize, 1), d.OnServed)
 	}
 	h.metrics = newMetrics(d)
 	if h.public != nil {
@@ -111,10 +114,10 @@ type handlers struct {
 	limits     *limits // nil when RATE_LIMITS=off
 	streams    *streams
 	metrics    *metrics
-	public     *publicAnswers  // nil without a tracking cache
+	public     *publicAnswers  // nil without a tracking service
 	rootFields map[string]bool // the schema's Query and Mutation fields
 	draining   atomic.Bool
-	uploads    chan struct{} // a slot per upload body being read
+	uploads    *uploadSlots // the upload bodies being read
 	readiness  readiness
 	// warnedProxy: the untrusted-proxy warning is logged once.
 	warnedProxy atomic.Bool

@@ -102,8 +102,9 @@ func newMetrics(d Deps) *metrics {
 			}, func() float64 { _, misses := cs.CacheStats(); return float64(misses) }),
 		)
 	}
-	for _, b := range []budget{overallBudget, publicMissBudget, loginAccountBudget, loginIPBudget} {
-		m.rateLimited.WithLabelValues(b.name) // present at 0 from the start
+	for _, name := range []string{overallBudget.name, publicMissBudget.name, loginAccountBudget.name,
+		loginKnownBudget.name, loginIPBudget.name, uploadsLimit} {
+		m.rateLimited.WithLabelValues(name) // present at 0 from the start
 	}
 	return m
 }

@@ -31,6 +31,15 @@ func pageHeaders(next http.Handler) http.Handler {
 }
 
 func setPageHeaders(h http.Header) {
+	for k, v := range pageHeaderValues {
+		h[k] = v
+	}
+}
+
+// pageHeaderValues are shared by every answer: each value's capacity is
+// its length, so a handler that adds to one appends to a copy.
+var pageHeaderValues = func() http.Header {
+	h := http.Header{}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Referrer-Policy", "no-referrer")
@@ -42,7 +51,11 @@ func setPageHeaders(h http.Header) {
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Permissions-Policy", "accelerometer=(), browsing-topics=(), camera=(), display-capture=(), "+
 		"geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()")
-}
+	for k, v := range h {
+		h[k] = v[:len(v):len(v)]
+	}
+	return h
+}()
 
 // trackingPage renders the customer's page from the same View, through the
 // same availability rule, as the publicTracking query.

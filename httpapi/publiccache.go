@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"hash/maphash"
 	"io"
 	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"importops/page"
 	"importops/tracking"
 )
 
@@ -63,15 +66,18 @@ const (
 // key was answered for (the request names it in its body, which is not
 // parsed on a hit) and the count of hits.
 type publicAnswers struct {
-	slugs *lru.Cache[string, string]
+	// slugs is keyed by the request key's hash: a collision only makes a
+	// miss, as the answers on a link's entry are keyed by the whole key.
+	slugs *lru.Cache[uint64, string]
+	seed  maphash.Seed
 	hits  atomic.Uint64
 	// onServed is Deps.OnServed, or nil.
 	onServed func(linkID string, r *http.Request)
 }
 
 func newPublicAnswers(size int, onServed func(string, *http.Request)) *publicAnswers {
-	slugs, _ := lru.New[string, string](2 * size) // only a size below 1 fails; New passes none
-	return &publicAnswers{slugs: slugs, onServed: onServed}
+	slugs, _ := lru.New[uint64, string](2 * size) // only a size below 1 fails; New passes none
+	return &publicAnswers{slugs: slugs, seed: maphash.MakeSeed(), onServed: onServed}
 }
 
 // hitsCounter exposes hits as a metric.
@@ -115,7 +121,7 @@ func (h *handlers) storedGraphQL(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		slug, _ := h.public.slugs.Get(key)
+		slug, _ := h.public.slugs.Get(maphash.String(h.public.seed, key))
 		h.storedAnswer(w, r, slug, key, true, next)
 	})
 }
@@ -198,20 +204,42 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 	if tw.over {
 		return
 	}
-	a := &tracking.Answer{ContentType: tw.Header().Get("Content-Type"), Body: tw.buf, Name: miss.name()}
+	a := &tracking.Answer{ContentType: tw.Header().Get("Content-Type"), Name: miss.name()}
+	if i := bytes.Index(tw.buf, pageStyle); !graphQL && i >= 0 {
+		a.Body = append(append(make([]byte, 0, len(tw.buf)-len(pageStyle)), tw.buf[:i]...), tw.buf[i+len(pageStyle):]...)
+		a.Shared, a.SharedAt = pageStyle, i
+	} else {
+		a.Body = bytes.Clone(tw.buf) // not the append's spare capacity
+	}
 	if h.Tracking.Keep(e, key, a) && graphQL {
-		h.public.slugs.Add(key, e.Slug())
+		h.public.slugs.Add(maphash.String(h.public.seed, key), e.Slug())
 	}
 }
+
+// pageStyle is the part every page shares, stored once (tracking.Answer).
+var pageStyle = []byte(page.Style())
 
 // writeAnswer sends a stored answer; it was a 200.
 func writeAnswer(w http.ResponseWriter, a *tracking.Answer) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", a.ContentType)
+	hdr["Content-Type"] = []string{a.ContentType}
 	// What a GET would send, also for HEAD.
-	hdr.Set("Content-Length", strconv.Itoa(len(a.Body)))
-	w.Write(a.Body)
+	hdr["Content-Length"] = []string{strconv.Itoa(a.Len())}
+	if a.Shared == nil {
+		w.Write(a.Body)
+		return
+	}
+	// One write, not three: net/http sends each write of more than its
+	// small buffer at once, a system call each.
+	bp := answerBufs.Get().(*[]byte)
+	b := append(append(append((*bp)[:0], a.Body[:a.SharedAt]...), a.Shared...), a.Body[a.SharedAt:]...)
+	w.Write(b)
+	*bp = b
+	answerBufs.Put(bp)
 }
+
+// answerBufs are the buffers stored answers are put together in.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // publicMiss is a GraphQL request the stored answers may keep the answer
 // of, on its way through the normal path; noteResponse approves it.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,8 +28,9 @@ var (
 	// client IP: slug guessing. A customer who mistypes a link a few times
 	// never notices.
 	publicMissBudget = budget{name: "public_lookup", every: 10 * time.Second, burst: 20}
-	// Failed logins per account (lower-cased email) and per client IP:
-	// password guessing and credential stuffing.
+	// Failed logins per account (lower-cased email) from addresses that
+	// never signed in to it, and per client IP: password guessing and
+	// credential stuffing (see limitSignIn).
 	loginAccountBudget = budget{name: "login_account", every: time.Minute, burst: 10}
 	loginIPBudget      = budget{name: "login_ip", every: 10 * time.Second, burst: 30}
 )
@@ -49,6 +49,8 @@ type budget struct {
 type limits struct {
 	overall, publicMisses, loginIP *keyedLimiter[netip.Addr] // by limitKey
 	loginAccount                   *keyedLimiter[string]     // by lower-cased email
+	loginKnown                     *keyedLimiter[origin]     // by account and known address
+	origins                        *signInOrigins
 }
 
 func newLimits() *limits {
@@ -57,6 +59,8 @@ func newLimits() *limits {
 		publicMisses: newKeyedLimiter[netip.Addr](publicMissBudget, maxLimitKeys),
 		loginAccount: newKeyedLimiter[string](loginAccountBudget, maxLimitKeys),
 		loginIP:      newKeyedLimiter[netip.Addr](loginIPBudget, maxLimitKeys),
+		loginKnown:   newKeyedLimiter[origin](loginKnownBudget, maxLimitKeys),
+		origins:      newSignInOrigins(maxLimitKeys),
 	}
 }
 
@@ -234,7 +238,7 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 	switch {
 	case fc.Object == "Mutation" && fc.Field.Name == "login":
 		email, _ := fc.Args["email"].(string)
-		return h.limitSignIn(ctx, strings.ToLower(strings.TrimSpace(email)), next)
+		return h.limitSignIn(ctx, loginAccountKey(email), next)
 	case fc.Object == "Mutation" && fc.Field.Name == "acceptInvite":
 		// Guessing invite tokens is guessing passwords: login's budget,
 		// per address and per token (kept as its hash).
@@ -247,30 +251,6 @@ func (h *handlers) limitFields(ctx context.Context, next graphql.Resolver) (any,
 		}
 	}
 	return next(ctx)
-}
-
-// limitSignIn is the budget of every attempt to prove a secret (login,
-// acceptInvite, changePassword): per client address and per account, each
-// checked before the attempt runs, and a refused attempt
-// (UNAUTHENTICATED or BAD_USER_INPUT) spends a unit of both.
-func (h *handlers) limitSignIn(ctx context.Context, account string, next graphql.Resolver) (any, error) {
-	if len(account) > 320 {
-		account = account[:320]
-	}
-	endIP, wait, ok := h.limits.loginIP.begin(limitKey(requestInfo(ctx).client))
-	if !ok {
-		return nil, h.rateLimited(ctx, loginIPBudget.name, wait)
-	}
-	endAccount, wait, ok := h.limits.loginAccount.begin(account)
-	if !ok {
-		endIP(true) // trying a locked account is a failed attempt too
-		return nil, h.rateLimited(ctx, loginAccountBudget.name, wait)
-	}
-	res, err := next(ctx)
-	failed := domain.IsCode(err, domain.Unauthenticated) || domain.IsCode(err, domain.BadInput)
-	endAccount(failed)
-	endIP(failed)
-	return res, err
 }
 
 // rateLimited counts a refusal by limit and is its error; the request's

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,6 +204,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (*graphql.RawParams, *re
 	} else if err != nil {
 		return nil, &errReadBody
 	}
+	return decodeEnvelope(body)
+}
+
+// decodeEnvelope decodes a request's envelope (a JSON body, or an
+// upload's operations part) once, strictly.
+func decodeEnvelope(body []byte) (*graphql.RawParams, *refusal) {
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
 		return nil, &errBatch
 	}
@@ -291,7 +298,7 @@ type multipartTransport struct {
 }
 
 func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	r, release, f := t.h.admitUpload(r)
+	r, release, f := t.h.admitUpload(w, r)
 	if f != nil {
 		requestInfo(r.Context()).setOperation(opRefused, "", string(f.code))
 		if f.code == domain.RateLimited {
@@ -306,7 +313,50 @@ func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec grap
 	defer release()
 	mw := &multipartWriter{ResponseWriter: w, r: r}
 	r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxMultipartBody), tooLarge: &mw.tooLarge}
+	if f := checkOperations(r); f != nil {
+		requestInfo(r.Context()).setOperation(opRefused, "", string(f.code))
+		w.Header().Set("Connection", "close")
+		f.write(w)
+		return
+	}
 	t.Transport.Do(mw, r, noteExecution{exec, &mw.executed})
+}
+
+// checkOperations holds an upload's operations part to the JSON body's
+// rules (decodeEnvelope): gqlgen decodes it with encoding/json, which
+// matches keys case-insensitively and lets the last duplicate win. It
+// reads the body up to the end of that part and puts back what it read,
+// so gqlgen sees the stream unchanged. A form that does not begin with
+// operations is left to gqlgen to refuse.
+func checkOperations(r *http.Request) *refusal {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return nil
+	}
+	var read bytes.Buffer
+	body := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(&read, body), body}
+	// At most maxJSONBody and some headers are read, and kept, here.
+	parts := multipart.NewReader(io.TeeReader(io.LimitReader(body, maxJSONBody+1<<16), &read), params["boundary"])
+	part, err := parts.NextPart()
+	if err == nil && part.FormName() != "operations" {
+		return nil
+	}
+	var ops []byte
+	if err == nil {
+		ops, err = io.ReadAll(io.LimitReader(part, maxJSONBody+1))
+	}
+	switch _, tooBig := errors.AsType[*http.MaxBytesError](err); {
+	case tooBig || len(ops) > maxJSONBody:
+		return &errTooLarge
+	case err != nil:
+		return &errMultipart
+	}
+	_, f := decodeEnvelope(ops)
+	return f
 }
 
 // limitedBody notes that its http.MaxBytesReader refused to read on.

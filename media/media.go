@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // registers the decoders Inspect accepts
 	_ "image/png"
 	"io"
@@ -19,10 +20,14 @@ import (
 	"importops/domain"
 )
 
-// Upload limits.
+// Upload limits. 24 megapixels is more than any phone's photo; a side of
+// 16,000 px keeps every variant within what the JPEG and WebP formats can
+// hold (65,535 and 16,383) and refuses 40,000,000×1 strips that are small
+// in area but cannot be encoded.
 const (
 	MaxUploadBytes = 20 << 20
-	MaxPixels      = 40_000_000
+	MaxPixels      = 24_000_000
+	MaxSide        = 16_000
 )
 
 // Image is what Inspect learned of an upload from its header alone.
@@ -30,6 +35,10 @@ type Image struct {
 	Format string // "jpeg", "png" or "webp"
 	Width  int
 	Height int
+	// DecodeBytes estimates the memory decoding and processing it takes:
+	// the decoded pixels plus an 8-bit RGBA copy (orientation and resizing
+	// work on one).
+	DecodeBytes int64
 }
 
 // accepted are the formats an upload may be in. Other decoders may be
@@ -41,7 +50,8 @@ var accepted = map[string]bool{"jpeg": true, "png": true, "webp": true}
 var ErrNotImage = domain.Errorf(domain.BadInput, "file must be a JPEG, PNG or WebP image of at most 20 MB")
 
 // ErrTooManyPixels refuses an image whose decoded size would be too large.
-var ErrTooManyPixels = domain.Errorf(domain.BadInput, "image must be at most %d megapixels", MaxPixels/1_000_000)
+var ErrTooManyPixels = domain.Errorf(domain.BadInput, "image must be at most %d megapixels and %d pixels on each side",
+	MaxPixels/1_000_000, MaxSide)
 
 // Inspect reads the image header of data (never the file name or the
 // declared content type) and refuses what is not an accepted image, or
@@ -55,10 +65,32 @@ func Inspect(data []byte) (Image, error) {
 	if err != nil || !accepted[format] {
 		return Image{}, ErrNotImage
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide ||
+		int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
 		return Image{}, ErrTooManyPixels
 	}
-	return Image{Format: format, Width: cfg.Width, Height: cfg.Height}, nil
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	return Image{Format: format, Width: cfg.Width, Height: cfg.Height,
+		DecodeBytes: pixels * (bytesPerPixel(cfg.ColorModel) + 4)}, nil
+}
+
+// bytesPerPixel is what a decoder of Go's image packages allocates per
+// pixel for model.
+func bytesPerPixel(model color.Model) int64 {
+	switch model {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // at most: 4:4:4 chroma
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := model.(color.Palette); ok {
+		return 1
+	}
+	return 4
 }
 
 // ReadUpload reads at most MaxUploadBytes of r.

@@ -9,8 +9,10 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"runtime/debug"
 
 	"github.com/disintegration/imaging"
+	"golang.org/x/sync/semaphore"
 )
 
 // Derived widths: the page's srcset and the ?w= parameter of photo URLs
@@ -29,9 +31,22 @@ const (
 
 const jpegQuality = 85
 
-// decoding bounds how many uploads are decoded at once: a 40-megapixel
-// image takes a few hundred MB while it is decoded, oriented and resized.
-var decoding = make(chan struct{}, 2)
+// Decoding is bounded twice: by count, since it is CPU work, and by the
+// memory the images' headers say they need, so that a few large images
+// at once cannot take hundreds of MB (one at MaxPixels needs up to 192 MB).
+const (
+	maxDecodes   = 2
+	decodeBudget = 256 << 20
+	// Past freeAfterBytes, the heap a decode grew is handed back to the
+	// OS at once: the server's steady heap is a few MB, and with GOGC at
+	// 400 it would otherwise keep hundreds of MB of garbage.
+	freeAfterBytes = 32 << 20
+)
+
+var (
+	decoding     = make(chan struct{}, maxDecodes)
+	decodeMemory = semaphore.NewWeighted(decodeBudget)
+)
 
 // Variant is one stored rendition of an upload.
 type Variant struct {
@@ -95,15 +110,31 @@ func VariantForWidth(w string) (string, bool) {
 //
 // Anything unacceptable is a BAD_USER_INPUT error saying what is accepted.
 func Process(ctx context.Context, data []byte) (Processed, error) {
-	if _, err := Inspect(data); err != nil {
+	info, err := Inspect(data)
+	if err != nil {
 		return Processed{}, err
 	}
+	cost := min(info.DecodeBytes, decodeBudget)
+	if err := decodeMemory.Acquire(ctx, cost); err != nil {
+		return Processed{}, err
+	}
+	defer decodeMemory.Release(cost)
 	select {
 	case decoding <- struct{}{}:
 		defer func() { <-decoding }()
 	case <-ctx.Done():
 		return Processed{}, ctx.Err()
 	}
+	p, err := process(data)
+	if info.DecodeBytes > freeAfterBytes {
+		debug.FreeOSMemory() // the pixels are garbage now that process returned
+	}
+	return p, err
+}
+
+// process decodes, orients and re-encodes data, whose header Inspect
+// accepted.
+func process(data []byte) (Processed, error) {
 	// AutoOrientation reads the orientation tag of a JPEG's EXIF block
 	// while the image is decoded, then rotates or flips the pixels.
 	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))

@@ -184,7 +184,9 @@ func TestProcessRefusesWhatIsNotAnAcceptedImage(t *testing.T) {
 		{"PHP behind a PNG signature", []byte("\x89PNG\r\n\x1a\n<?php system($_GET['c']); ?>"), "JPEG, PNG or WebP"},
 		{"GIF", gifData.Bytes(), "JPEG, PNG or WebP"},
 		{"truncated JPEG", jpg[:len(jpg)/2], "JPEG, PNG or WebP"},
-		{"60000×60000 PNG", mediatest.PNGHeader(60000, 60000), "40 megapixels"},
+		{"60000×60000 PNG", mediatest.PNGHeader(60000, 60000), "24 megapixels"},
+		{"40,000,000×1 PNG", mediatest.PNGHeader(40_000_000, 1), "16000 pixels on each side"},
+		{"16,001×1 PNG", mediatest.PNGHeader(16_001, 1), "16000 pixels on each side"},
 		{"over 20 MB", append(bytes.Clone(jpg), make([]byte, media.MaxUploadBytes)...), "JPEG, PNG or WebP"},
 	} {
 		_, err := media.Process(context.Background(), tc.in)
@@ -206,6 +208,28 @@ func TestDecompressionBombIsRefusedWithoutAllocatingIt(t *testing.T) {
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 		t.Fatalf("refusing the bomb allocated %d bytes", n)
+	}
+}
+
+// The memory a decode is budgeted comes from the header: the decoded
+// pixels at the format's depth plus an RGBA copy.
+func TestInspectEstimatesDecodeMemory(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int64
+	}{
+		{"8-bit RGB PNG (decoded as RGBA)", mediatest.PNGHeader(4000, 3000), 4000 * 3000 * (4 + 4)},
+		{"24 MP, the cap", mediatest.PNGHeader(6000, 4000), 6000 * 4000 * (4 + 4)},
+	} {
+		img, err := media.Inspect(tc.data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if img.DecodeBytes != tc.want {
+			t.Errorf("%s: DecodeBytes %d, want %d", tc.name, img.DecodeBytes, tc.want)
+		}
 	}
 }
 

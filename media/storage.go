@@ -21,6 +21,8 @@ type Storage interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// Delete of an unknown key is not an error.
 	Delete(ctx context.Context, key string) error
+	// List hands every stored file to fn, a page at a time (see Sweep).
+	List(ctx context.Context, fn func([]Object) error) error
 }
 
 // ErrNotExist is returned by Open for an unknown key.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -111,6 +112,38 @@ func testStorage(t *testing.T, s media.Storage) {
 				t.Fatalf("%s after DeleteAll: %v", key, err)
 			}
 		}
+	})
+
+	t.Run("sweep removes old files no row refers to", func(t *testing.T) {
+		for _, key := range []string{"photos/org/kept-full", "photos/org/orphan-full", "logos/orphan.png", "backups/not-ours"} {
+			if err := s.Put(ctx, key, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var asked []string
+		known := func(_ context.Context, keys []string) (map[string]bool, error) {
+			asked = append(asked, keys...)
+			return map[string]bool{"photos/org/kept-full": true}, nil
+		}
+		// Files younger than the cutoff are spared, row or not.
+		if n, err := media.Sweep(ctx, s, known, time.Now().Add(-time.Hour)); err != nil || n != 0 || len(asked) != 0 {
+			t.Fatalf("sweep of young files: removed %d, asked about %v, %v", n, asked, err)
+		}
+		n, err := media.Sweep(ctx, s, known, time.Now().Add(time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("sweep: removed %d, %v; want the 2 orphans", n, err)
+		}
+		for _, key := range []string{"photos/org/kept-full", "backups/not-ours"} {
+			if got, err := read(key); err != nil || string(got) != "x" {
+				t.Errorf("%s was swept: %v", key, err)
+			}
+		}
+		for _, key := range []string{"photos/org/orphan-full", "logos/orphan.png"} {
+			if _, err := read(key); !errors.Is(err, media.ErrNotExist) {
+				t.Errorf("%s after the sweep: %v, want ErrNotExist", key, err)
+			}
+		}
+		media.DeleteAll(ctx, s, "photos/org/kept-full", "backups/not-ours")
 	})
 
 	t.Run("concurrent writers", func(t *testing.T) {

@@ -44,6 +44,9 @@ var styleSource = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
+// Style is the inline stylesheet, the same bytes in every page.
+func Style() string { return style }
+
 // script follows the link while the page is open (live.js). It is a file
 // of this origin rather than inline so that the CSP allows it with
 // 'self'; the page works without it.

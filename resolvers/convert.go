@@ -11,7 +11,6 @@ import (
 	"importops/domain"
 	"importops/graph/model"
 	"importops/loaders"
-	"importops/media"
 )
 
 // field turns gqlgen's "omitted or explicit value" into the store's.
@@ -77,28 +76,4 @@ func linkOptions(in *model.TrackingLinkOptionsInput) db.LinkOptions {
 		o.PhotoIDs.Value = []string{} // null: no picked photos
 	}
 	return o
-}
-
-// readImage reads an upload and makes it publishable: checked, oriented,
-// stripped of its metadata and resized (see media.Process).
-func readImage(ctx context.Context, file graphql.Upload) (media.Processed, error) {
-	data, err := media.ReadUpload(file.File)
-	if err != nil {
-		return media.Processed{}, err
-	}
-	return media.Process(ctx, data)
-}
-
-// mediaObjects are the records of p's variants stored under base.
-func mediaObjects(base string, p media.Processed) []db.MediaObject {
-	var out []db.MediaObject
-	for _, v := range p.Variants() {
-		out = append(out, mediaObject(media.VariantKey(base, v.Name), v))
-	}
-	return out
-}
-
-func mediaObject(key string, v media.Variant) db.MediaObject {
-	return db.MediaObject{Key: key, ContentType: v.ContentType, Width: v.Width, Height: v.Height,
-		Size: int64(len(v.Data)), ETag: v.ETag}
 }

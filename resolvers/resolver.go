@@ -10,19 +10,21 @@ import (
 	"importops/media"
 	"importops/team"
 	"importops/tracking"
+	"importops/uploads"
 )
 
 // Resolver carries the dependencies of every resolver.
 type Resolver struct {
 	store    *db.Store
-	media    media.Storage
 	signer   *media.Signer
 	tracking *tracking.Service
+	uploads  *uploads.Service
 	baseURL  string
 	now      func() time.Time
 	team     *team.Service
 }
 
 func New(store *db.Store, m media.Storage, signer *media.Signer, t *tracking.Service, publicBaseURL string, team *team.Service) *Resolver {
-	return &Resolver{store: store, media: m, signer: signer, tracking: t, baseURL: publicBaseURL, now: time.Now, team: team}
+	return &Resolver{store: store, signer: signer, tracking: t, uploads: uploads.New(store, m),
+		baseURL: publicBaseURL, now: time.Now, team: team}
 }

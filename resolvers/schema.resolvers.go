@@ -13,7 +13,6 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
-	"importops/media"
 	"importops/tracking"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -80,25 +79,7 @@ func (r *mutationResolver) UploadOrganizationLogo(ctx context.Context, file grap
 	if err != nil {
 		return nil, err
 	}
-	pic, err := readImage(ctx, file)
-	if err != nil {
-		return nil, err
-	}
-	// A logo is shown small: its large size (at most 1280 px wide) is the
-	// one file kept, under a new random key.
-	key := "logos/" + tracking.NewSlug() + pic.Large.Ext()
-	if err := r.media.Put(ctx, key, pic.Large.Data); err != nil {
-		return nil, err
-	}
-	org, old, err := r.store.SetOrganizationLogoObject(ctx, v.OrganizationID, mediaObject(key, pic.Large))
-	if err != nil {
-		media.DeleteAll(context.WithoutCancel(ctx), r.media, key)
-		return nil, err
-	}
-	if old != nil {
-		media.DeleteAll(context.WithoutCancel(ctx), r.media, *old)
-	}
-	return org, nil
+	return r.uploads.SetOrganizationLogo(ctx, v.OrganizationID, file.File)
 }
 
 // LogoURL is the resolver for the logoUrl field.

@@ -37,7 +37,10 @@ func (r *mutationResolver) InviteUser(ctx context.Context, email string, role do
 	if err != nil {
 		return nil, err
 	}
-	return r.team.Invite(ctx, v.OrganizationID, &v.UserID, email, role)
+	// Re-inviting an address cancels its open invite: only as cancelInvite may.
+	return r.team.Invite(ctx, v.OrganizationID, &v.UserID, email, role, func(replaced domain.Role) error {
+		return access.Check(v, access.Holding(replaced))
+	})
 }
 
 // CancelInvite is the resolver for the cancelInvite field.

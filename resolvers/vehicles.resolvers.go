@@ -13,10 +13,8 @@ import (
 	"importops/graph"
 	"importops/graph/model"
 	"importops/loaders"
-	"importops/media"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 )
 
 // CreateVehicle is the resolver for the createVehicle field.
@@ -68,34 +66,7 @@ func (r *mutationResolver) UploadVehiclePhoto(ctx context.Context, vehicleID str
 	if err != nil {
 		return nil, err
 	}
-	if caption != nil {
-		if err := domain.ValidateOptionalText("caption", *caption, domain.MaxCaptionLen); err != nil {
-			return nil, err
-		}
-	}
-	// Check before storing anything, so a bad id leaves no file behind.
-	if err := r.store.CheckVehicle(ctx, v.OrganizationID, vehicleID); err != nil {
-		return nil, err
-	}
-	pic, err := readImage(ctx, file)
-	if err != nil {
-		return nil, err
-	}
-	// Every size is stored now; serving never resizes.
-	id := uuid.NewString()
-	base := "photos/" + v.OrganizationID + "/" + id
-	if err := media.PutAll(ctx, r.media, base, pic); err != nil {
-		return nil, err
-	}
-	p, err := r.store.AddPhoto(ctx, v.OrganizationID, vehicleID, db.NewPhoto{
-		ID: id, StorageKey: base, ContentType: pic.Full.ContentType, Caption: caption,
-		Width: pic.Full.Width, Height: pic.Full.Height, Objects: mediaObjects(base, pic),
-	})
-	if err != nil {
-		media.DeleteAll(context.WithoutCancel(ctx), r.media, media.VariantKeys(base)...)
-		return nil, err
-	}
-	return p, nil
+	return r.uploads.AddVehiclePhoto(ctx, v.OrganizationID, vehicleID, file.File, caption)
 }
 
 // DeleteVehiclePhoto is the resolver for the deleteVehiclePhoto field.
@@ -104,13 +75,9 @@ func (r *mutationResolver) DeleteVehiclePhoto(ctx context.Context, id string) (s
 	if err != nil {
 		return "", err
 	}
-	p, err := r.store.DeletePhoto(ctx, v.OrganizationID, id)
-	if err != nil {
+	if err := r.uploads.DeleteVehiclePhoto(ctx, v.OrganizationID, id); err != nil {
 		return "", err
 	}
-	// The rows are gone; a stray file is harmless. The base key itself is
-	// the file of a photo stored before variants existed.
-	media.DeleteAll(context.WithoutCancel(ctx), r.media, append(media.VariantKeys(p.StorageKey), p.StorageKey)...)
 	return id, nil
 }
 
@@ -189,7 +156,7 @@ func (r *noteResolver) Author(ctx context.Context, obj *domain.Note) (*domain.Us
 
 // URL is the resolver for the url field.
 func (r *photoResolver) URL(ctx context.Context, obj *domain.Photo) (string, error) {
-	return r.baseURL + r.signer.Sign(media.StaffPhotoPath(obj.ID), r.now()), nil
+	return r.baseURL + r.signer.Sign("/media/photos/"+obj.ID, r.now()), nil
 }
 
 // Vehicle is the resolver for the vehicle field.

@@ -30,11 +30,13 @@ func (s *Service) InviteURL(inv *domain.Invite) string {
 // Invite makes a one-time invite to the organization, valid
 // db.InviteValidity; the returned invite carries its token, which is
 // stored only as a hash. invitedBy is nil for the operator's CLI.
-func (s *Service) Invite(ctx context.Context, orgID string, invitedBy *string, email string, role domain.Role) (*domain.Invite, error) {
+// mayReplace decides, by its role, whether the address's invite that can
+// still be accepted may be replaced (cancelled); nil: always.
+func (s *Service) Invite(ctx context.Context, orgID string, invitedBy *string, email string, role domain.Role, mayReplace func(domain.Role) error) (*domain.Invite, error) {
 	token, hash := auth.NewToken() // 256 bits from crypto/rand
 	inv, err := s.Store.CreateInvite(ctx, db.NewInvite{
 		OrganizationID: orgID, Email: email, Role: role, InvitedBy: invitedBy,
-		TokenHash: hash, ExpiresAt: s.Now().Add(db.InviteValidity),
+		TokenHash: hash, ExpiresAt: s.Now().Add(db.InviteValidity), MayReplace: mayReplace,
 	})
 	if err != nil {
 		return nil, err

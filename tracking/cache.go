@@ -58,11 +58,19 @@ type entry struct {
 // change it.
 type Answer struct {
 	ContentType string
-	Body        []byte
+	// The answer is Body with Shared inserted at SharedAt: a part that
+	// every answer of its kind carries (the page's stylesheet) is kept
+	// once for all, not once per link.
+	Body     []byte
+	Shared   []byte
+	SharedAt int
 	// Name is what the request's log line names it by (a GraphQL
 	// operation name), if anything.
 	Name string
 }
+
+// Len is the answer's length in bytes.
+func (a *Answer) Len() int { return len(a.Body) + len(a.Shared) }
 
 const (
 	// maxAnswers bounds the answers kept per link, maxAnswerBytes each.
@@ -131,7 +139,7 @@ func (c *cache) answer(slug, key string) (*db.PublicLink, *Answer, bool) {
 // keep stores a on l's entry for key, if the cache still holds l itself
 // for slug (the answer was rendered from what is cached now).
 func (c *cache) keep(slug string, l *db.PublicLink, key string, a *Answer) bool {
-	if len(a.Body) > maxAnswerBytes {
+	if a.Len() > maxAnswerBytes {
 		return false
 	}
 	c.mu.Lock()

@@ -97,6 +97,7 @@ type Service struct {
 
 	cache  *cache // nil: every lookup reads the database
 	loads  singleflight.Group
+	reads  batcher
 	budget Budget // nil: lookups are not limited
 	watch  *watchers
 }
@@ -121,6 +122,9 @@ func (s *Service) LimitLookups(b Budget) { s.budget = b }
 // database statement.
 func NewService(store *db.Store, publicBaseURL string) *Service {
 	s := &Service{store: store, baseURL: publicBaseURL, now: time.Now}
+	s.reads.load = func(ctx context.Context, slugs []string) (map[string]*db.PublicLink, error) {
+		return store.PublicLinks(ctx, slugs)
+	}
 	s.watch = newWatchers(s)
 	return s
 }
@@ -281,21 +285,19 @@ const loadTimeout = 10 * time.Second
 func (s *Service) load(ctx context.Context, slug string) (*db.PublicLink, error) {
 	c := s.cache
 	if c == nil {
-		return s.store.PublicLink(ctx, slug)
+		return s.reads.get(ctx, slug)
 	}
 	if l, ok := c.get(slug); ok {
 		return l, nil
 	}
 	if !c.isOn() {
 		// No listener vouches for invalidation: read, and keep nothing.
-		return s.store.PublicLink(ctx, slug)
+		return s.reads.get(ctx, slug)
 	}
 	key := slug + "@" + strconv.FormatUint(c.generation(), 10)
 	ch := s.loads.DoChan(key, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
 		gen := c.begin()
-		l, err := s.store.PublicLink(ctx, slug)
+		l, err := s.reads.get(context.Background(), slug)
 		if err != nil {
 			l = nil
 		}

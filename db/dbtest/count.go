@@ -28,7 +28,14 @@ func (c *Counter) Prepares() int64   { return c.prepares.Load() }
 // closed when t ends.
 func OpenCounting(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
-	pc, err := pq.NewConnector(URL(t))
+	cfg, err := pq.NewConfig(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the server's pool (db.Open): one round trip per statement with
+	// arguments, so counts and profiles measure what production sends.
+	cfg.BinaryParameters = true
+	pc, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
