@@ -84,7 +84,6 @@ const (
          WHERE n.vehicle_id = v.id AND n.scope = 'CUSTOMER' AND `
 )
 
-
 // is off are not read at all. The query itself is the function
 // public_links (migration 0008), planned once per connection.
 const sqlPublicLinks = `
