@@ -35,6 +35,7 @@ import (
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
+	"importops/opens"
 	"importops/tracking"
 )
 
@@ -51,12 +52,18 @@ type Env struct {
 	// Tracking's cache in step (pg_stat_activity), when it is the Env's
 	// own (Options.OwnListener).
 	ListenerName string
+	// Opens counts the server's tracking-link opens (nil with
+	// OPEN_COUNTING=off); flushed every second.
+	Opens *opens.Counter
 	// Passwords hashes as the server does: at bcrypt's least cost unless
 	// Options.Env sets BCRYPT_COST (tests are not about hashing cost).
 	Passwords *auth.Passwords
 
 	api *httpapi.Handler
 }
+
+// TestSecretKey is the secret the Env's server signs URLs with.
+const TestSecretKey = "test-secret-key-test-secret-key!"
 
 // OpenStreams is the number of subscription streams the server has open.
 func (e *Env) OpenStreams() int { return e.api.OpenStreams() }
@@ -153,19 +160,27 @@ func NewWith(t testing.TB, conn *sqlx.DB, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var counter *opens.Counter
+	if cfg.OpenCounting {
+		counter = opens.New(store, logger)
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { counter.Run(ctx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
 		Media:    storage,
-		Signer:   media.NewSigner([]byte("test-secret-key-test-secret-key!")),
+		Signer:   media.NewSigner([]byte(TestSecretKey)),
 		Tracking: svc,
 		Logger:   logger,
 		Tracer:   opts.Tracer,
-		OnServed: opts.OnServed,
+		OnServed: withOpens(counter, opts.OnServed),
 	})
 	srv := serve(t, ln, handler, logger)
 	return &Env{Store: store, Server: srv, BaseURL: base, MediaDir: mediaDir, Tracking: svc, Media: storage,
-		ListenerName: listenerName, Passwords: auth.NewPasswords(cfg.BcryptCost), api: handler}
+		ListenerName: listenerName, Opens: counter, Passwords: auth.NewPasswords(cfg.BcryptCost), api: handler}
 }
 
 // Server is an Env's HTTP server: the production http.Server
@@ -439,6 +454,22 @@ func randomHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// withOpens is the server's hook for public answers: the open counter,
+// then the test's own hook.
+func withOpens(c *opens.Counter, next func(string, *http.Request)) func(string, *http.Request) {
+	count := c.Hook(httpapi.ClientAddr)
+	switch {
+	case count == nil:
+		return next
+	case next == nil:
+		return count
+	}
+	return func(linkID string, r *http.Request) {
+		count(linkID, r)
+		next(linkID, r)
+	}
 }
 
 // AddMember adds a member with role to org, through an invite accepted in

@@ -18,6 +18,7 @@ import (
 	"importops/httpapi"
 	"importops/httpserver"
 	"importops/media"
+	"importops/opens"
 	"importops/telemetry"
 	"importops/tracking"
 )
@@ -37,6 +38,8 @@ type app struct {
 	tracking *tracking.Service
 	listener *tracking.Listener
 	media    media.Storage
+	// opens counts tracking-link opens; nil with OPEN_COUNTING=off.
+	opens *opens.Counter
 	// stopTracing flushes the spans not yet exported; nil without tracing.
 	stopTracing func(context.Context) error
 }
@@ -92,17 +95,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	// The public cache is only used while its listener is connected.
 	publicViews := tracking.NewCachedService(store, cfg.PublicBaseURL, cfg.PublicCacheSize)
 	listener := publicViews.Listen(tracking.ListenConfig{DatabaseURL: cfg.DatabaseListenURL, Logger: log})
+	var counter *opens.Counter
+	if cfg.OpenCounting {
+		counter = opens.New(store, log)
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Store:    store,
 		Media:    storage,
 		Signer:   media.NewSigner(key),
 		Tracking: publicViews,
+		OnServed: counter.Hook(httpapi.ClientAddr),
 		Logger:   log,
 		Tracer:   tp,
 	})
 	return &app{cfg: cfg, log: log, conn: conn, store: store, handler: handler,
-		tracking: publicViews, listener: listener, media: storage, stopTracing: stopTracing}, nil
+		tracking: publicViews, listener: listener, media: storage, opens: counter, stopTracing: stopTracing}, nil
 }
 
 // secretKey is SECRET_KEY when set; otherwise a random key generated on
@@ -153,6 +161,12 @@ func (a *app) listenAndServe(ctx context.Context, ready func(net.Addr)) error {
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	// Pending opens are flushed once a second, and a last time after the
+	// server has stopped taking requests.
+	countCtx, stopCounting := context.WithCancel(context.WithoutCancel(ctx))
+	counted := make(chan struct{})
+	go func() { a.opens.Run(countCtx); close(counted) }()
+	defer func() { stopCounting(); <-counted }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String())

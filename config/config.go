@@ -41,6 +41,8 @@ type Config struct {
 	// LogFormat is "text" (lines for a person) or "json" (for a log
 	// pipeline): text in development, json in production by default.
 	LogFormat string
+	// OpenCounting counts opens of tracking links (OPEN_COUNTING).
+	OpenCounting bool
 	// BcryptCost is the cost of new password hashes.
 	BcryptCost int
 
@@ -120,6 +122,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.RateLimits = false
 	default:
 		errs = append(errs, fmt.Sprintf("RATE_LIMITS must be on or off, not %q", v))
+	}
+	switch v := get("OPEN_COUNTING", "on"); v {
+	case "on":
+		c.OpenCounting = true
+	case "off":
+		c.OpenCounting = false
+	default:
+		errs = append(errs, fmt.Sprintf("OPEN_COUNTING must be on or off, not %q", v))
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Sprintf("APP_ENV must be development or production, not %q", c.Env))

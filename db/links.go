@@ -27,6 +27,10 @@ type linkRow struct {
 	CreatedAt            time.Time  `db:"created_at"`
 	UpdatedAt            time.Time  `db:"updated_at"`
 	EndedAt              *time.Time `db:"ended_at"`
+	OpenCount            int        `db:"open_count"`
+	FirstOpenedAt        *time.Time `db:"first_opened_at"`
+	LastOpenedAt         *time.Time `db:"last_opened_at"`
+	VehicleDeletedAt     *time.Time `db:"vehicle_deleted_at"`
 	PhotoIDs             []string   `db:"-"`
 }
 
@@ -41,11 +45,15 @@ func (r linkRow) toDomain() *domain.TrackingLink {
 		ShowProgress: r.ShowProgress, ShowCustomerNotes: r.ShowCustomerNotes,
 		PhotoIDs: ids, ExpiresAt: r.ExpiresAt, CreatedByID: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, EndedAt: r.EndedAt,
+		OpenCount: r.OpenCount, FirstOpenedAt: r.FirstOpenedAt, LastOpenedAt: r.LastOpenedAt,
+		VehicleDeletedAt: r.VehicleDeletedAt,
 	}
 }
 
 const linkColumns = `l.id, l.organization_id, l.vehicle_id, l.slug, l.show_photo, l.show_estimated_arrival,
-	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at`
+	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at,
+	l.open_count, l.first_opened_at, l.last_opened_at,
+	(SELECT v.deleted_at FROM vehicles v WHERE v.id = l.vehicle_id) AS vehicle_deleted_at`
 
 const (
 	sqlInsertLink = `INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
@@ -55,11 +63,20 @@ const (
 	// lockVehicle does, with the notification notifyPublic would send ($10
 	// the channel, $11 the change key); no row, and no notification, when
 	// there is no such vehicle. One statement for the three.
-	sqlCreateLink = `WITH v AS (SELECT id FROM vehicles
+	// One statement writes the link, its CREATED event and, for a vehicle
+	// already DELIVERED, its expiry after delivery (deliveryExpiry) with
+	// that event, unless expiresAt was given ($12), and announces it.
+	sqlCreateLink = `WITH v AS (SELECT id, stage FROM vehicles
 		  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE),
+		d AS (SELECT ` + deliveryExpiry + ` AS expires_at FROM v JOIN organizations o ON o.id = $1
+		  WHERE NOT $12::boolean AND v.stage = 'DELIVERED' AND o.link_expiry_days_after_delivery IS NOT NULL),
 		l AS (INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,
 		  show_estimated_arrival, show_progress, show_customer_notes, expires_at, created_by)
-		  SELECT $1, v.id, $3, $4, $5, $6, $7, $8, $9 FROM v RETURNING ` + linkColumns + `)
+		  SELECT $1, v.id, $3, $4, $5, $6, $7, COALESCE((SELECT expires_at FROM d), $8), $9 FROM v RETURNING ` + linkColumns + `),
+		e AS (INSERT INTO tracking_link_events (link_id, kind, actor_id)
+		  SELECT l.id, k.kind, k.actor FROM l CROSS JOIN (VALUES (1, 'CREATED', $9::uuid),
+		    (2, 'EXPIRY_SET_ON_DELIVERY', NULL::uuid)) AS k(ord, kind, actor)
+		  WHERE k.ord = 1 OR EXISTS (SELECT 1 FROM d) ORDER BY k.ord)
 		SELECT ` + linkColumns + ` FROM l CROSS JOIN LATERAL (SELECT pg_notify($10, $11) WHERE l.id IS NOT NULL) n`
 	sqlActiveLinkForUpdate = `SELECT ` + linkColumns + ` FROM tracking_links l
 		WHERE l.organization_id = $1 AND l.vehicle_id = $2 AND l.ended_at IS NULL FOR UPDATE`
@@ -123,8 +140,11 @@ var errNoActiveLink = domain.Errorf(domain.NotFound, "this vehicle has no active
 // CreateTrackingLink issues the vehicle's link with a new slug. A vehicle
 // with an active link is a CONFLICT; the partial unique index
 // tracking_links_one_active holds that rule even against concurrent calls.
+//
+// A vehicle that is already DELIVERED gets the organization's expiry after
+// delivery (linkExpiryDaysAfterDelivery) unless o gives expiresAt.
 func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID, slug string, o LinkOptions) (*domain.TrackingLink, error) {
-	r := linkRow{ShowPhoto: true, ShowEstimatedArrival: true, ShowProgress: true, ShowCustomerNotes: true}
+	r := defaultLinkOptions()
 	if err := o.applyTo(&r, time.Now()); err != nil {
 		return nil, err
 	}
@@ -135,7 +155,7 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	create := func(q sqlx.QueryerContext) (*domain.TrackingLink, error) {
 		var l linkRow
 		err := sqlx.GetContext(ctx, q, &l, sqlCreateLink, orgID, vehicleID, slug, r.ShowPhoto, r.ShowEstimatedArrival,
-			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key)
+			r.ShowProgress, r.ShowCustomerNotes, r.ExpiresAt, userID, PublicChannel, key, o.ExpiresAt.Set)
 		switch {
 		case isUniqueViolation(err, "tracking_links_one_active"):
 			return nil, ErrLinkExists
@@ -148,8 +168,8 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 		return l.toDomain(), nil
 	}
 	if len(r.PhotoIDs) == 0 {
-		// One row, written and announced by one statement: its own
-		// transaction.
+		// One row and its events, written and announced by one
+		// statement: its own transaction.
 		l, err := create(s.db)
 		if err != nil {
 			return nil, err
@@ -178,6 +198,12 @@ func (s *Store) CreateTrackingLink(ctx context.Context, orgID, userID, vehicleID
 	return out, err
 }
 
+// defaultLinkOptions are a new link's options: everything shown.
+func defaultLinkOptions() linkRow {
+	return linkRow{ShowPhoto: true, ShowEstimatedArrival: true, ShowProgress: true, ShowCustomerNotes: true}
+}
+
+// insertLink inserts a link and its CREATED event, by createdBy.
 func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string, createdBy *string, opts linkRow) (*domain.TrackingLink, error) {
 	var r linkRow
 	err := tx.GetContext(ctx, &r, sqlInsertLink, orgID, vehicleID, slug, opts.ShowPhoto, opts.ShowEstimatedArrival,
@@ -190,6 +216,9 @@ func insertLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID, slug string,
 	}
 	// A new link has no photos to clear.
 	if err := addLinkPhotos(ctx, tx, r.ID, opts.PhotoIDs); err != nil {
+		return nil, err
+	}
+	if err := addEvent(ctx, tx, r.ID, domain.EventCreated, createdBy, nil); err != nil {
 		return nil, err
 	}
 	r.PhotoIDs = opts.PhotoIDs
@@ -235,13 +264,16 @@ func activeLink(ctx context.Context, tx *sqlx.Tx, orgID, vehicleID string) (*lin
 
 // UpdateTrackingLink changes the options of the active link; its slug and
 // URL stay the same.
-func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, vehicleID string, o LinkOptions) (*domain.TrackingLink, error) {
+// An UPDATED event by userID names the options that changed (none: no
+// event).
+func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, userID, vehicleID string, o LinkOptions) (*domain.TrackingLink, error) {
 	var out *domain.TrackingLink
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := activeLink(ctx, tx, orgID, vehicleID)
 		if err != nil {
 			return err
 		}
+		before := *r
 		if err := o.applyTo(r, time.Now()); err != nil {
 			return err
 		}
@@ -260,14 +292,20 @@ func (s *Store) UpdateTrackingLink(ctx context.Context, orgID, vehicleID string,
 			return fmt.Errorf("update tracking link: %w", err)
 		}
 		u.PhotoIDs = ids
+		if changed := changedOptions(before, *r); len(changed) > 0 {
+			if err := addEvent(ctx, tx, r.ID, domain.EventUpdated, &userID, changed); err != nil {
+				return err
+			}
+		}
 		out = u.toDomain()
 		return s.notifyPublic(ctx, tx, VehicleKey(vehicleID))
 	})
 	return out, err
 }
 
-// RevokeTrackingLink ends the vehicle's active link at once.
-func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, vehicleID string) (*domain.Vehicle, error) {
+// RevokeTrackingLink ends the vehicle's active link at once (a REVOKED
+// event by userID).
+func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, userID, vehicleID string) (*domain.Vehicle, error) {
 	var out *domain.Vehicle
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := activeLink(ctx, tx, orgID, vehicleID)
@@ -276,6 +314,9 @@ func (s *Store) RevokeTrackingLink(ctx context.Context, orgID, vehicleID string)
 		}
 		if _, err := tx.ExecContext(ctx, sqlEndLink, r.ID, "REVOKED"); err != nil {
 			return fmt.Errorf("revoke tracking link: %w", err)
+		}
+		if err := addEvent(ctx, tx, r.ID, domain.EventRevoked, &userID, nil); err != nil {
+			return err
 		}
 		if out, err = getVehicle(ctx, tx, orgID, vehicleID, sqlVehicle); err != nil {
 			return err
@@ -297,6 +338,9 @@ func (s *Store) RegenerateTrackingLink(ctx context.Context, orgID, userID, vehic
 		// End the old link first: the one-active index allows one at a time.
 		if _, err := tx.ExecContext(ctx, sqlEndLink, old.ID, "REGENERATED"); err != nil {
 			return fmt.Errorf("end old tracking link: %w", err)
+		}
+		if err := addEvent(ctx, tx, old.ID, domain.EventRegenerated, &userID, nil); err != nil {
+			return err
 		}
 		l, err := insertLink(ctx, tx, orgID, vehicleID, slug, &userID, *old)
 		if err != nil {

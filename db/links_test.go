@@ -83,7 +83,7 @@ func TestCreateTrackingLink(t *testing.T) {
 	t.Run("another organization's or a deleted vehicle is NOT_FOUND", func(t *testing.T) {
 		other := vehicle(t, otherOrg)
 		deleted := vehicle(t, orgID)
-		if err := store.DeleteVehicle(ctx, orgID, deleted); err != nil {
+		if err := store.DeleteVehicle(ctx, orgID, userID, deleted); err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range []string{other, deleted, uuid.NewString()} {

@@ -18,6 +18,7 @@ type orgRow struct {
 	Country            string    `db:"country"`
 	SubscriptionStatus string    `db:"subscription_status"`
 	LogoKey            *string   `db:"logo_key"`
+	LinkExpiryDays     *int      `db:"link_expiry_days_after_delivery"`
 	Language           *string   `db:"language"`
 	TimeZone           *string   `db:"time_zone"`
 	CreatedAt          time.Time `db:"created_at"`
@@ -29,18 +30,21 @@ func (r orgRow) toDomain() *domain.Organization {
 		ID: r.ID, Name: r.Name, Country: r.Country,
 		SubscriptionStatus: domain.SubscriptionStatus(r.SubscriptionStatus),
 		LogoKey:            r.LogoKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		LanguageSet: r.Language, TimeZoneSet: r.TimeZone,
+		LinkExpiryDaysAfterDelivery: r.LinkExpiryDays,
+		LanguageSet:                 r.Language, TimeZoneSet: r.TimeZone,
 	}
 }
 
-const orgColumns = `id, name, country, subscription_status, logo_key, language, time_zone, created_at, updated_at`
+const orgColumns = `id, name, country, subscription_status, logo_key, language, time_zone,
+	link_expiry_days_after_delivery, created_at, updated_at`
 
 const (
 	sqlInsertOrg = `INSERT INTO organizations (name, country, subscription_status)
 		VALUES ($1, $2, 'ACTIVE') RETURNING ` + orgColumns
-	sqlOrgByID          = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
-	sqlSetSubscription  = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
-	sqlUpdateOrg        = `UPDATE organizations SET name = $2, country = $3, language = $4, time_zone = $5, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlOrgByID         = `SELECT ` + orgColumns + ` FROM organizations WHERE id = $1`
+	sqlSetSubscription = `UPDATE organizations SET subscription_status = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
+	sqlUpdateOrg       = `UPDATE organizations SET name = $2, country = $3, language = $4, time_zone = $5,
+		link_expiry_days_after_delivery = $6, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlSetOrgLogo       = `UPDATE organizations SET logo_key = $2, updated_at = now() WHERE id = $1 RETURNING ` + orgColumns
 	sqlOrgByLogoKey     = `SELECT ` + orgColumns + ` FROM organizations WHERE logo_key = $1`
 	sqlOrgForUpdateByID = sqlOrgByID + ` FOR UPDATE`
@@ -127,6 +131,9 @@ type OrganizationUpdate struct {
 	Country  *string
 	Language *string
 	TimeZone *string
+	// LinkExpiryDays changes linkExpiryDaysAfterDelivery when Set (nil:
+	// off); existing links keep their expiresAt.
+	LinkExpiryDays domain.Field[*int]
 }
 
 // UpdateOrganization changes the organization's name, country, language
@@ -158,12 +165,18 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		}
 		u.TimeZone = &z
 	}
+	if err := domain.ValidateLinkExpiryDays(u.LinkExpiryDays.Value); err != nil {
+		return nil, err
+	}
 	var r orgRow
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &r, sqlOrgForUpdateByID, orgID); err != nil {
 			return notFound(err, "organization")
 		}
-		name, country, lang, zone := r.Name, r.Country, r.Language, r.TimeZone
+		name, country, lang, zone, days := r.Name, r.Country, r.Language, r.TimeZone, r.LinkExpiryDays
+		if u.LinkExpiryDays.Set {
+			days = u.LinkExpiryDays.Value
+		}
 		if u.Name != nil {
 			name = *u.Name
 		}
@@ -176,7 +189,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID string, u Organiza
 		if u.TimeZone != nil {
 			zone = u.TimeZone
 		}
-		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, lang, zone); err != nil {
+		if err := tx.GetContext(ctx, &r, sqlUpdateOrg, orgID, name, country, lang, zone, days); err != nil {
 			return fmt.Errorf("update organization: %w", err)
 		}
 		return s.notifyPublic(ctx, tx, OrgKey(orgID))

@@ -70,6 +70,20 @@ type PublicNoteRow struct {
 
 // The hero photo, picked photos and customer notes come back as JSON
 // columns so that the whole page costs one round trip. Parts whose option
+// is off are not read at all. The preview (sqlPreviewLink) reads the same
+// columns with its options given instead of a link's.
+const (
+	publicPhotoJSON = `json_build_object('id', p.id, 'storage_key', p.storage_key, 'content_type', p.content_type,
+                                 'caption', p.caption, 'width', p.width, 'height', p.height)`
+	publicVehicleOrgColumns = `v.year, v.make, v.model, v.stage, v.estimated_arrival, v.deleted_at AS vehicle_deleted_at,
+       o.name AS org_name, o.country, o.subscription_status, o.logo_key, o.language, o.time_zone`
+	// Completed by the condition that shows notes, then ") AS notes".
+	publicNotesJSONWhere = `(SELECT COALESCE(json_agg(json_build_object('body', n.body, 'created_at', n.created_at)
+                                 ORDER BY n.created_at DESC, n.id DESC), '[]')
+          FROM notes n
+         WHERE n.vehicle_id = v.id AND n.scope = 'CUSTOMER' AND `
+)
+
 // is off are not read at all. The query itself is the function
 // public_links (migration 0008), planned once per connection.
 const sqlPublicLinks = `
@@ -77,6 +91,24 @@ SELECT slug, link_id, organization_id, vehicle_id, show_photo, show_estimated_ar
        show_customer_notes, expires_at, ended_at, year, make, model, stage, estimated_arrival, vehicle_deleted_at,
        org_name, country, subscription_status, logo_key, language, time_zone, hero, photos, notes
   FROM public_links($1)`
+
+// sqlPreviewLink is sqlPublicLink for a vehicle and options instead of a
+// link: $1 org, $2 vehicle, $3..$6 showPhoto, showEstimatedArrival,
+// showProgress, showCustomerNotes, $7 expiresAt, $8 the picked photos.
+const sqlPreviewLink = `
+SELECT '' AS link_id, v.organization_id, v.id AS vehicle_id, $3::boolean AS show_photo,
+       $4::boolean AS show_estimated_arrival, $5::boolean AS show_progress, $6::boolean AS show_customer_notes,
+       $7::timestamptz AS expires_at, NULL::timestamptz AS ended_at,
+       ` + publicVehicleOrgColumns + `,
+       (SELECT ` + publicPhotoJSON + `
+          FROM photos p WHERE $3 AND p.id = v.hero_photo_id) AS hero,
+       (SELECT COALESCE(json_agg(` + publicPhotoJSON + ` ORDER BY t.ord), '[]')
+          FROM unnest($8::uuid[]) WITH ORDINALITY AS t(id, ord) JOIN photos p ON p.id = t.id
+         WHERE p.vehicle_id = v.id) AS photos,
+       ` + publicNotesJSONWhere + `$6) AS notes
+  FROM vehicles v
+  JOIN organizations o ON o.id = v.organization_id
+ WHERE v.organization_id = $1 AND v.id = $2 AND v.deleted_at IS NULL`
 
 // PublicLink returns what the public side needs for slug, or nil when no
 // link ever had that slug: one statement.

@@ -67,8 +67,6 @@ const (
 		WHERE organization_id = $1 AND id = $2 RETURNING ` + vehicleColumns
 	sqlDeleteVehicle = `UPDATE vehicles SET deleted_at = now(), updated_at = now()
 		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
-	sqlEndLinksOfVehicle = `UPDATE tracking_links SET ended_at = now(), end_reason = 'VEHICLE_DELETED', updated_at = now()
-		WHERE vehicle_id = $1 AND ended_at IS NULL`
 	sqlSetHero = `UPDATE vehicles SET hero_photo_id = $3, updated_at = now()
 		WHERE organization_id = $1 AND id = $2 RETURNING ` + vehicleColumns
 	sqlPhotoOfVehicle = `SELECT EXISTS (SELECT 1 FROM photos WHERE vehicle_id = $1 AND id = $2)`
@@ -298,6 +296,11 @@ func (s *Store) UpdateVehicle(ctx context.Context, orgID, id string, p VehiclePa
 			return fmt.Errorf("update vehicle: %w", err)
 		}
 		out = r.toDomain()
+		if v.Stage != domain.StageDelivered && out.Stage == domain.StageDelivered {
+			if err := expireOnDelivery(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		return s.notifyPublic(ctx, tx, VehicleKey(id))
 	})
 	return out, err
@@ -321,8 +324,8 @@ func apply[T any](f domain.Field[T], dst *T) {
 }
 
 // DeleteVehicle soft-deletes the vehicle and ends its tracking link for
-// good, in one transaction.
-func (s *Store) DeleteVehicle(ctx context.Context, orgID, id string) error {
+// good (a VEHICLE_DELETED event by userID), in one transaction.
+func (s *Store) DeleteVehicle(ctx context.Context, orgID, userID, id string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := lockVehicle(ctx, tx, orgID, id); err != nil {
 			return err
@@ -330,7 +333,7 @@ func (s *Store) DeleteVehicle(ctx context.Context, orgID, id string) error {
 		if _, err := tx.ExecContext(ctx, sqlDeleteVehicle, orgID, id); err != nil {
 			return fmt.Errorf("delete vehicle: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, sqlEndLinksOfVehicle, id); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlEndLinksOfDeletedVehicle, id, userID); err != nil {
 			return fmt.Errorf("end tracking link: %w", err)
 		}
 		return s.notifyPublic(ctx, tx, VehicleKey(id))

@@ -20,6 +20,9 @@ type Organization struct {
 	Country            string
 	SubscriptionStatus SubscriptionStatus
 	LogoKey            *string
+	// LinkExpiryDaysAfterDelivery: a link stops working this many days
+	// after its vehicle reaches DELIVERED; nil: off.
+	LinkExpiryDaysAfterDelivery *int
 	// LanguageSet and TimeZoneSet are what updateOrganization chose; nil
 	// follows the country (DefaultLanguage, DefaultTimeZone).
 	LanguageSet *string
@@ -161,6 +164,12 @@ type TrackingLink struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	EndedAt     *time.Time
+	// Opens by real clients (see the opens package).
+	OpenCount     int
+	FirstOpenedAt *time.Time
+	LastOpenedAt  *time.Time
+	// VehicleDeletedAt is set once the link's vehicle is deleted.
+	VehicleDeletedAt *time.Time
 }
 
 func (l *TrackingLink) Owner() string { return l.OrganizationID }

@@ -52,6 +52,8 @@ func stStaffOperations(vehicleID, noteID, photoID, customerID string) []stStaffO
 		{name: "updateTrackingLink", query: `mutation($v: ID!) { updateTrackingLink(vehicleId: $v, options: {showPhoto: false}) { slug } }`, vars: apptest.Vars{"v": vehicleID}},
 		{name: "revokeTrackingLink", query: `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, vars: apptest.Vars{"v": vehicleID}},
 		{name: "regenerateTrackingLink", query: `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { slug } }`, vars: apptest.Vars{"v": vehicleID}},
+		{name: "trackingLinks", query: `{ trackingLinks { totalCount } }`},
+		{name: "trackingPreview", query: `query($v: ID!) { trackingPreview(vehicleId: $v) { pageUrl } }`, vars: apptest.Vars{"v": vehicleID}},
 	}
 }
 
@@ -388,7 +390,8 @@ func TestAuthOrganizationBoundary(t *testing.T) {
 	// and createCustomer act on the caller's own organization.
 	for _, op := range stStaffOperations(other.vehicleID, other.noteID, other.photoID, other.customerID) {
 		switch op.name {
-		case "viewer", "vehicles", "customers", "logout", "updateOrganization", "uploadOrganizationLogo", "createCustomer", "vehicle":
+		case "viewer", "vehicles", "customers", "logout", "updateOrganization", "uploadOrganizationLogo", "createCustomer", "vehicle",
+			"trackingLinks":
 			continue
 		}
 		t.Run(op.name+" on another organization's object is NOT_FOUND", func(t *testing.T) {

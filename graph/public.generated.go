@@ -1213,6 +1213,14 @@ func (ec *executionContext) marshalNPublicPhoto2ᚕimportopsᚋtrackingᚐPublic
 	return ret
 }
 
+func (ec *executionContext) marshalNPublicTracking2ᚖimportopsᚋtrackingᚐView(ctx context.Context, sel ast.SelectionSet, v *tracking.View) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublicTracking!")
+		return graphql.Null
+	}
+	return ec._PublicTracking(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPublicVehicle2importopsᚋtrackingᚐPublicVehicle(ctx context.Context, sel ast.SelectionSet, v tracking.PublicVehicle) graphql.Marshaler {
 	return ec._PublicVehicle(ctx, sel, &v)
 }

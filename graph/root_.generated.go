@@ -9,6 +9,7 @@ import (
 	"importops/domain"
 	"importops/graph/model"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -123,14 +124,15 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		Country            func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		Language           func(childComplexity int) int
-		Locale             func(childComplexity int) int
-		LogoURL            func(childComplexity int) int
-		Name               func(childComplexity int) int
-		SubscriptionStatus func(childComplexity int) int
-		TimeZone           func(childComplexity int) int
+		Country                     func(childComplexity int) int
+		ID                          func(childComplexity int) int
+		Language                    func(childComplexity int) int
+		LinkExpiryDaysAfterDelivery func(childComplexity int) int
+		Locale                      func(childComplexity int) int
+		LogoURL                     func(childComplexity int) int
+		Name                        func(childComplexity int) int
+		SubscriptionStatus          func(childComplexity int) int
+		TimeZone                    func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -206,13 +208,15 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Customers      func(childComplexity int, first *int, after *string) int
-		PendingInvites func(childComplexity int) int
-		PublicTracking func(childComplexity int, slug string) int
-		Users          func(childComplexity int) int
-		Vehicle        func(childComplexity int, id string) int
-		Vehicles       func(childComplexity int, first *int, after *string, stage *domain.Stage, search *string) int
-		Viewer         func(childComplexity int) int
+		Customers       func(childComplexity int, first *int, after *string) int
+		PendingInvites  func(childComplexity int) int
+		PublicTracking  func(childComplexity int, slug string) int
+		TrackingLinks   func(childComplexity int, first *int, after *string, state *domain.LinkState, expiringBefore *time.Time) int
+		TrackingPreview func(childComplexity int, vehicleID string, options *model.TrackingLinkOptionsInput) int
+		Users           func(childComplexity int) int
+		Vehicle         func(childComplexity int, id string) int
+		Vehicles        func(childComplexity int, first *int, after *string, stage *domain.Stage, search *string) int
+		Viewer          func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -222,16 +226,48 @@ type ComplexityRoot struct {
 	TrackingLink struct {
 		CreatedAt            func(childComplexity int) int
 		CreatedBy            func(childComplexity int) int
+		EndedAt              func(childComplexity int) int
+		Events               func(childComplexity int) int
 		ExpiresAt            func(childComplexity int) int
+		FirstOpenedAt        func(childComplexity int) int
 		ID                   func(childComplexity int) int
+		LastOpenedAt         func(childComplexity int) int
+		OpenCount            func(childComplexity int) int
 		Photos               func(childComplexity int) int
+		QRCodeSVG            func(childComplexity int) int
+		ShareMessage         func(childComplexity int) int
 		ShowCustomerNotes    func(childComplexity int) int
 		ShowEstimatedArrival func(childComplexity int) int
 		ShowPhoto            func(childComplexity int) int
 		ShowProgress         func(childComplexity int) int
 		Slug                 func(childComplexity int) int
+		State                func(childComplexity int) int
 		URL                  func(childComplexity int) int
 		UpdatedAt            func(childComplexity int) int
+		Vehicle              func(childComplexity int) int
+	}
+
+	TrackingLinkConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TrackingLinkEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	TrackingLinkEvent struct {
+		Actor   func(childComplexity int) int
+		At      func(childComplexity int) int
+		Changed func(childComplexity int) int
+		Kind    func(childComplexity int) int
+	}
+
+	TrackingPreview struct {
+		PageURL  func(childComplexity int) int
+		Tracking func(childComplexity int) int
 	}
 
 	User struct {
@@ -242,24 +278,25 @@ type ComplexityRoot struct {
 	}
 
 	Vehicle struct {
-		AgreedSalePrice  func(childComplexity int) int
-		Costs            func(childComplexity int) int
-		CreatedAt        func(childComplexity int) int
-		Customer         func(childComplexity int) int
-		EstimatedArrival func(childComplexity int) int
-		HeroPhoto        func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Make             func(childComplexity int) int
-		Model            func(childComplexity int) int
-		Notes            func(childComplexity int, scope *domain.NoteScope) int
-		Payments         func(childComplexity int) int
-		Photos           func(childComplexity int) int
-		Stage            func(childComplexity int) int
-		StockNumber      func(childComplexity int) int
-		Title            func(childComplexity int) int
-		TrackingLink     func(childComplexity int) int
-		VIN              func(childComplexity int) int
-		Year             func(childComplexity int) int
+		AgreedSalePrice     func(childComplexity int) int
+		Costs               func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Customer            func(childComplexity int) int
+		EstimatedArrival    func(childComplexity int) int
+		HeroPhoto           func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Make                func(childComplexity int) int
+		Model               func(childComplexity int) int
+		Notes               func(childComplexity int, scope *domain.NoteScope) int
+		Payments            func(childComplexity int) int
+		Photos              func(childComplexity int) int
+		Stage               func(childComplexity int) int
+		StockNumber         func(childComplexity int) int
+		Title               func(childComplexity int) int
+		TrackingLink        func(childComplexity int) int
+		TrackingLinkHistory func(childComplexity int) int
+		VIN                 func(childComplexity int) int
+		Year                func(childComplexity int) int
 	}
 
 	VehicleConnection struct {
@@ -769,6 +806,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.Language(childComplexity), true
+	case "Organization.linkExpiryDaysAfterDelivery":
+		if e.ComplexityRoot.Organization.LinkExpiryDaysAfterDelivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LinkExpiryDaysAfterDelivery(childComplexity), true
 	case "Organization.locale":
 		if e.ComplexityRoot.Organization.Locale == nil {
 			break
@@ -1091,6 +1134,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PublicTracking(childComplexity, args["slug"].(string)), true
+	case "Query.trackingLinks":
+		if e.ComplexityRoot.Query.TrackingLinks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trackingLinks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrackingLinks(childComplexity, args["first"].(*int), args["after"].(*string), args["state"].(*domain.LinkState), args["expiringBefore"].(*time.Time)), true
+	case "Query.trackingPreview":
+		if e.ComplexityRoot.Query.TrackingPreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trackingPreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrackingPreview(childComplexity, args["vehicleId"].(string), args["options"].(*model.TrackingLinkOptionsInput)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1150,24 +1215,66 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TrackingLink.CreatedBy(childComplexity), true
+	case "TrackingLink.endedAt":
+		if e.ComplexityRoot.TrackingLink.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.EndedAt(childComplexity), true
+	case "TrackingLink.events":
+		if e.ComplexityRoot.TrackingLink.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.Events(childComplexity), true
 	case "TrackingLink.expiresAt":
 		if e.ComplexityRoot.TrackingLink.ExpiresAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.TrackingLink.ExpiresAt(childComplexity), true
+	case "TrackingLink.firstOpenedAt":
+		if e.ComplexityRoot.TrackingLink.FirstOpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.FirstOpenedAt(childComplexity), true
 	case "TrackingLink.id":
 		if e.ComplexityRoot.TrackingLink.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.TrackingLink.ID(childComplexity), true
+	case "TrackingLink.lastOpenedAt":
+		if e.ComplexityRoot.TrackingLink.LastOpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.LastOpenedAt(childComplexity), true
+	case "TrackingLink.openCount":
+		if e.ComplexityRoot.TrackingLink.OpenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.OpenCount(childComplexity), true
 	case "TrackingLink.photos":
 		if e.ComplexityRoot.TrackingLink.Photos == nil {
 			break
 		}
 
 		return e.ComplexityRoot.TrackingLink.Photos(childComplexity), true
+	case "TrackingLink.qrCodeSvg":
+		if e.ComplexityRoot.TrackingLink.QRCodeSVG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.QRCodeSVG(childComplexity), true
+	case "TrackingLink.shareMessage":
+		if e.ComplexityRoot.TrackingLink.ShareMessage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.ShareMessage(childComplexity), true
 	case "TrackingLink.showCustomerNotes":
 		if e.ComplexityRoot.TrackingLink.ShowCustomerNotes == nil {
 			break
@@ -1198,6 +1305,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TrackingLink.Slug(childComplexity), true
+	case "TrackingLink.state":
+		if e.ComplexityRoot.TrackingLink.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.State(childComplexity), true
 	case "TrackingLink.url":
 		if e.ComplexityRoot.TrackingLink.URL == nil {
 			break
@@ -1210,6 +1323,82 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TrackingLink.UpdatedAt(childComplexity), true
+	case "TrackingLink.vehicle":
+		if e.ComplexityRoot.TrackingLink.Vehicle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLink.Vehicle(childComplexity), true
+
+	case "TrackingLinkConnection.edges":
+		if e.ComplexityRoot.TrackingLinkConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkConnection.Edges(childComplexity), true
+	case "TrackingLinkConnection.pageInfo":
+		if e.ComplexityRoot.TrackingLinkConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkConnection.PageInfo(childComplexity), true
+	case "TrackingLinkConnection.totalCount":
+		if e.ComplexityRoot.TrackingLinkConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkConnection.TotalCount(childComplexity), true
+
+	case "TrackingLinkEdge.cursor":
+		if e.ComplexityRoot.TrackingLinkEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEdge.Cursor(childComplexity), true
+	case "TrackingLinkEdge.node":
+		if e.ComplexityRoot.TrackingLinkEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEdge.Node(childComplexity), true
+
+	case "TrackingLinkEvent.actor":
+		if e.ComplexityRoot.TrackingLinkEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEvent.Actor(childComplexity), true
+	case "TrackingLinkEvent.at":
+		if e.ComplexityRoot.TrackingLinkEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEvent.At(childComplexity), true
+	case "TrackingLinkEvent.changed":
+		if e.ComplexityRoot.TrackingLinkEvent.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEvent.Changed(childComplexity), true
+	case "TrackingLinkEvent.kind":
+		if e.ComplexityRoot.TrackingLinkEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingLinkEvent.Kind(childComplexity), true
+
+	case "TrackingPreview.pageUrl":
+		if e.ComplexityRoot.TrackingPreview.PageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingPreview.PageURL(childComplexity), true
+	case "TrackingPreview.tracking":
+		if e.ComplexityRoot.TrackingPreview.Tracking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackingPreview.Tracking(childComplexity), true
 
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
@@ -1337,6 +1526,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vehicle.TrackingLink(childComplexity), true
+	case "Vehicle.trackingLinkHistory":
+		if e.ComplexityRoot.Vehicle.TrackingLinkHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vehicle.TrackingLinkHistory(childComplexity), true
 	case "Vehicle.vin":
 		if e.ComplexityRoot.Vehicle.VIN == nil {
 			break
@@ -1534,6 +1729,138 @@ type CustomerConnection {
 type CustomerEdge {
   cursor: String!
   node: Customer!
+}
+`, BuiltIn: false},
+	{Name: "../schema/linkdesk.graphqls", Input: `# The link desk (issue 11): ../shared/spec/link-desk.graphql. Staff-only,
+# like everything here; nothing of it is reachable from PublicTracking
+# (schema/staffonly_test.go walks it).
+
+extend type Query {
+  """
+  Every tracking link of the viewer's organization, newest first, ended
+  ones included. state filters by TrackingLinkState; expiringBefore keeps
+  links whose expiresAt is set and earlier than it (the "expiring soon"
+  list). first is 1 to 100.
+  """
+  trackingLinks(first: Int = 50, after: String, state: TrackingLinkState, expiringBefore: Time): TrackingLinkConnection!
+
+  """
+  What the customer would see for this vehicle with these options (the
+  vehicle's current link options when omitted; all options on when it has
+  no link), whether or not a link exists and whatever the subscription
+  status. Reads only: creates no link and counts no open.
+  """
+  trackingPreview(vehicleId: ID!, options: TrackingLinkOptionsInput): TrackingPreview!
+}
+
+type TrackingLinkConnection {
+  edges: [TrackingLinkEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type TrackingLinkEdge {
+  cursor: String!
+  node: TrackingLink!
+}
+
+"Where a link stands now."
+enum TrackingLinkState {
+  "The URL works."
+  LIVE
+  "Past its expiresAt; moving or clearing expiresAt brings the same URL back."
+  EXPIRED
+  "The organization's subscription is not active; the URL works again when it is."
+  SUSPENDED
+  "Revoked, replaced by regenerate, or its vehicle deleted: dead for good."
+  ENDED
+}
+
+enum TrackingLinkEventKind {
+  CREATED
+  "Options changed; see TrackingLinkEvent.changed."
+  UPDATED
+  REVOKED
+  "This link was replaced by a new one with a new slug."
+  REGENERATED
+  VEHICLE_DELETED
+  "expiresAt was set because the vehicle reached DELIVERED (Organization.linkExpiryDaysAfterDelivery)."
+  EXPIRY_SET_ON_DELIVERY
+}
+
+type TrackingLinkEvent {
+  kind: TrackingLinkEventKind!
+  at: Time!
+  "Null when the system did it."
+  actor: User
+  """
+  For UPDATED: the option names that changed, from showPhoto,
+  showEstimatedArrival, showProgress, showCustomerNotes, photoIds,
+  expiresAt. Empty for other kinds.
+  """
+  changed: [String!]!
+}
+
+extend type TrackingLink {
+  """
+  LIVE exactly when the URL works (the same rule publicTracking uses). A
+  link that fails several conditions shows the one that lasts longest:
+  ENDED, then SUSPENDED, then EXPIRED.
+  """
+  state: TrackingLinkState!
+  "When the link ended (revoke, regenerate, vehicle deletion); null while it has not."
+  endedAt: Time
+  "The vehicle, also after the link ended; null once the vehicle is deleted."
+  vehicle: Vehicle
+  "Everything that happened to this link, oldest first."
+  events: [TrackingLinkEvent!]!
+
+  """
+  Opens of the customer page or of publicTracking for this link by real
+  clients. Not counted: link-preview bots and crawlers (by User-Agent),
+  HEAD and prefetch requests, staff previews, and the same client (same
+  address and User-Agent, neither ever stored) again within 30 minutes.
+  Counts reach the database about once a second.
+  """
+  openCount: Int!
+  firstOpenedAt: Time
+  lastOpenedAt: Time
+
+  "A message ready to paste into email, SMS or a chat app, in the organization's language, containing url."
+  shareMessage: String!
+  "url as a QR code: a complete, standalone SVG document."
+  qrCodeSvg: String!
+}
+
+extend type Vehicle {
+  "Every link this vehicle has had, newest first, ended ones included."
+  trackingLinkHistory: [TrackingLink!]! @staffOnly
+}
+
+type TrackingPreview {
+  "Exactly what publicTracking would answer for a working link with these options."
+  tracking: PublicTracking!
+  """
+  The customer page as it would look, marked as a preview: signed, works
+  without a bearer header for at most 15 minutes, never indexed, never
+  counted as an open.
+  """
+  pageUrl: String!
+}
+
+extend type Organization {
+  """
+  When set, reaching DELIVERED sets the vehicle's link expiresAt to that
+  moment plus this many days, unless the link already expires sooner. A
+  link created for a vehicle already DELIVERED gets the same expiry from
+  its creation, unless expiresAt is given.
+  """
+  linkExpiryDaysAfterDelivery: Int
+}
+
+extend input UpdateOrganizationInput {
+  "1 to 365; null turns it off; omitted leaves it as it is. Changing it never rewrites existing links."
+  linkExpiryDaysAfterDelivery: Int
 }
 `, BuiltIn: false},
 	{Name: "../schema/public.graphqls", Input: `# The public side: what a customer may see, and nothing else.
@@ -2087,6 +2414,8 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_logoUrl(ctx, field)
 	case "subscriptionStatus":
 		return ec.fieldContext_Organization_subscriptionStatus(ctx, field)
+	case "linkExpiryDaysAfterDelivery":
+		return ec.fieldContext_Organization_linkExpiryDaysAfterDelivery(ctx, field)
 	case "language":
 		return ec.fieldContext_Organization_language(ctx, field)
 	case "timeZone":
@@ -2265,8 +2594,72 @@ func (ec *executionContext) childFields_TrackingLink(ctx context.Context, field 
 		return ec.fieldContext_TrackingLink_updatedAt(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_TrackingLink_createdBy(ctx, field)
+	case "state":
+		return ec.fieldContext_TrackingLink_state(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_TrackingLink_endedAt(ctx, field)
+	case "vehicle":
+		return ec.fieldContext_TrackingLink_vehicle(ctx, field)
+	case "events":
+		return ec.fieldContext_TrackingLink_events(ctx, field)
+	case "openCount":
+		return ec.fieldContext_TrackingLink_openCount(ctx, field)
+	case "firstOpenedAt":
+		return ec.fieldContext_TrackingLink_firstOpenedAt(ctx, field)
+	case "lastOpenedAt":
+		return ec.fieldContext_TrackingLink_lastOpenedAt(ctx, field)
+	case "shareMessage":
+		return ec.fieldContext_TrackingLink_shareMessage(ctx, field)
+	case "qrCodeSvg":
+		return ec.fieldContext_TrackingLink_qrCodeSvg(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TrackingLink", field.Name)
+}
+
+func (ec *executionContext) childFields_TrackingLinkConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TrackingLinkConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TrackingLinkConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TrackingLinkConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackingLinkConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TrackingLinkEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TrackingLinkEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TrackingLinkEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackingLinkEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TrackingLinkEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_TrackingLinkEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_TrackingLinkEvent_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_TrackingLinkEvent_actor(ctx, field)
+	case "changed":
+		return ec.fieldContext_TrackingLinkEvent_changed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackingLinkEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_TrackingPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tracking":
+		return ec.fieldContext_TrackingPreview_tracking(ctx, field)
+	case "pageUrl":
+		return ec.fieldContext_TrackingPreview_pageUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackingPreview", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2321,6 +2714,8 @@ func (ec *executionContext) childFields_Vehicle(ctx context.Context, field graph
 		return ec.fieldContext_Vehicle_trackingLink(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Vehicle_createdAt(ctx, field)
+	case "trackingLinkHistory":
+		return ec.fieldContext_Vehicle_trackingLinkHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Vehicle", field.Name)
 }

@@ -34,6 +34,8 @@ type VehicleResolver interface {
 
 	Payments(ctx context.Context, obj *domain.Vehicle) ([]domain.Payment, error)
 	TrackingLink(ctx context.Context, obj *domain.Vehicle) (*domain.TrackingLink, error)
+
+	TrackingLinkHistory(ctx context.Context, obj *domain.Vehicle) ([]domain.TrackingLink, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1134,6 +1136,51 @@ func (ec *executionContext) fieldContext_Vehicle_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Vehicle_trackingLinkHistory(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vehicle_trackingLinkHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vehicle().TrackingLinkHistory(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.StaffOnly == nil {
+					var zeroVal []domain.TrackingLink
+					return zeroVal, errors.New("directive staffOnly is not implemented")
+				}
+				return ec.Directives.StaffOnly(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []domain.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚕimportopsᚋdomainᚐTrackingLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vehicle_trackingLinkHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vehicle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrackingLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VehicleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VehicleConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1922,6 +1969,12 @@ func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "trackingLinkHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Vehicle_trackingLinkHistory(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

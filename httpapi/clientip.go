@@ -91,3 +91,13 @@ func limitKey(a netip.Addr) netip.Addr {
 	}
 	return a
 }
+
+// ClientAddr is the client of a request inside the handler's chain: the
+// peer, or the address a trusted proxy names (TRUSTED_PROXIES). For
+// Deps.OnServed.
+func ClientAddr(r *http.Request) netip.Addr {
+	if info, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		return info.client
+	}
+	return parseHost(r.RemoteAddr)
+}

@@ -104,6 +104,7 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /t/{slug}", pageHeaders(h.storedPage(http.HandlerFunc(h.trackingPage))))
 	mux.HandleFunc("GET "+page.ScriptPath, pageScript)
 	mux.HandleFunc("GET /t/{slug}/photos/{photoID}", h.publicPhoto)
+	mux.Handle("GET "+tracking.PreviewPrefix+"{payload}", pageHeaders(http.HandlerFunc(h.previewPage)))
 	mux.HandleFunc("GET /media/photos/{photoID}", h.staffPhoto)
 	mux.HandleFunc("GET /media/logos/{key}", h.logo)
 	return &Handler{Handler: h.chain(mux), h: h}

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"importops/domain"
+	"importops/tracking"
 )
 
 // reqInfo is what the layers of one request learn about it, for its log
@@ -194,6 +196,13 @@ type requestLine struct {
 	graphQL                    bool
 }
 
+// customerFacing: the customer page, its photos, a preview page, and
+// publicTracking.
+func (l requestLine) customerFacing() bool {
+	return l.operation == "publicTracking" || strings.HasPrefix(l.route, "GET /t/") ||
+		strings.HasPrefix(l.route, "GET "+tracking.PreviewPrefix)
+}
+
 // logRequest records a finished request: its metrics and its log line.
 func (h *handlers) logRequest(ctx context.Context, l requestLine) {
 	end := time.Now()
@@ -208,8 +217,13 @@ func (h *handlers) logRequest(ctx context.Context, l requestLine) {
 	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(
 		slog.String("id", l.id), slog.String("method", l.method),
-		slog.Int64("duration_ms", elapsed.Milliseconds()), slog.String("client_ip", l.client.String()),
+		slog.Int64("duration_ms", elapsed.Milliseconds()),
 	)
+	// Who opened a tracking link is never written anywhere (issue 11):
+	// the customer-facing requests' lines carry no client address.
+	if !l.customerFacing() {
+		rec.AddAttrs(slog.String("client_ip", l.client.String()))
+	}
 	if l.opName != "" {
 		rec.AddAttrs(slog.String("operation_name", l.opName))
 	}

@@ -3,10 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"time"
 
 	"importops/catalog"
 	"importops/domain"
+	"importops/media"
 	"importops/page"
+	"importops/tracking"
 )
 
 // pageCSP allows the page exactly what it uses: images from its own
@@ -82,6 +85,46 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write(page.ServerError(view.Organization.Language))
+		return
+	}
+	w.Write(buf.Bytes())
+}
+
+// previewPage is the customer page of a staff preview (trackingPreview's
+// pageUrl): signed with the server's secret, working for at most
+// tracking.PreviewLifetime, with a visible "Preview" marker, the page's
+// strict headers (X-Robots-Tag: noindex among them) and never an open.
+// Anything wrong with it looks like a link that is not available.
+func (h *handlers) previewPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := time.Now()
+	browserLang := catalog.Negotiate(r.Header.Get("Accept-Language"))
+	_, ok := h.Signer.Verify(r.URL.Path, q.Get("exp"), q.Get("sig"), now)
+	var req tracking.PreviewRequest
+	if ok {
+		req, ok = tracking.ParsePreviewPath(r.URL.Path)
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(page.NotAvailable(browserLang))
+		return
+	}
+	view, err := h.Tracking.Preview(r.Context(), req.OrganizationID, req.VehicleID, req.Options, func(photoID string) string {
+		return h.Signer.Sign(media.StaffPhotoPath(photoID), now)
+	})
+	if domain.IsCode(err, domain.NotFound) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(page.NotAvailable(browserLang))
+		return
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		err = page.RenderPreview(&buf, view, h.Config.PublicBaseURL)
+	}
+	if err != nil {
+		h.Logger.ErrorContext(r.Context(), "preview page", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write(page.ServerError(browserLang))
 		return
 	}
 	w.Write(buf.Bytes())

@@ -4,6 +4,7 @@ package loaders
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,12 @@ type Loaders struct {
 	Costs         *dataloader.Loader[string, []domain.CostItem]
 	Payments      *dataloader.Loader[string, []domain.Payment]
 	TrackingLink  *dataloader.Loader[string, *domain.TrackingLink]
+	// The link desk: the organization (one key: its id), vehicles by id
+	// (live ones only), each link's events, each vehicle's links.
+	Organization *dataloader.Loader[string, *domain.Organization]
+	Vehicle      *dataloader.Loader[string, *domain.Vehicle]
+	LinkEvents   *dataloader.Loader[string, []domain.LinkEvent]
+	LinkHistory  *dataloader.Loader[string, []*domain.TrackingLink]
 
 	f fetchers
 }
@@ -38,6 +45,10 @@ type fetchers struct {
 	costs         func(context.Context, []string) (map[string][]domain.CostItem, error)
 	payments      func(context.Context, []string) (map[string][]domain.Payment, error)
 	links         func(context.Context, []string) (map[string]*domain.TrackingLink, error)
+	orgs          func(context.Context, []string) ([]*domain.Organization, error)
+	vehicles      func(context.Context, []string) ([]*domain.Vehicle, error)
+	linkEvents    func(context.Context, []string) (map[string][]domain.LinkEvent, error)
+	linkHistory   func(context.Context, []string) (map[string][]*domain.TrackingLink, error)
 }
 
 const (
@@ -71,6 +82,26 @@ func New(store *db.Store, orgID string) *Loaders {
 		links: func(ctx context.Context, ids []string) (map[string]*domain.TrackingLink, error) {
 			return store.ActiveLinksByVehicles(ctx, orgID, ids)
 		},
+		orgs: func(ctx context.Context, ids []string) ([]*domain.Organization, error) {
+			// The loaders serve one organization: no other id is found.
+			if !slices.Contains(ids, orgID) {
+				return nil, nil
+			}
+			o, err := store.Organization(ctx, orgID)
+			if err != nil {
+				return nil, err
+			}
+			return []*domain.Organization{o}, nil
+		},
+		vehicles: func(ctx context.Context, ids []string) ([]*domain.Vehicle, error) {
+			return store.VehiclesByIDs(ctx, orgID, ids)
+		},
+		linkEvents: func(ctx context.Context, ids []string) (map[string][]domain.LinkEvent, error) {
+			return store.EventsByLinks(ctx, orgID, ids)
+		},
+		linkHistory: func(ctx context.Context, ids []string) (map[string][]*domain.TrackingLink, error) {
+			return store.LinksByVehicles(ctx, orgID, ids)
+		},
 	}
 	return newLoaders(f)
 }
@@ -85,13 +116,19 @@ func newLoaders(f fetchers) *Loaders {
 		Costs:         grouped(f.costs),
 		Payments:      grouped(f.payments),
 		TrackingLink:  grouped(f.links),
+		Organization:  byID(f.orgs, organizationID),
+		Vehicle:       byID(f.vehicles, vehicleID),
+		LinkEvents:    grouped(f.linkEvents),
+		LinkHistory:   grouped(f.linkHistory),
 		f:             f,
 	}
 }
 
-func customerID(c *domain.Customer) string { return c.ID }
-func userID(u *domain.User) string         { return u.ID }
-func photoID(p *domain.Photo) string       { return p.ID }
+func customerID(c *domain.Customer) string         { return c.ID }
+func userID(u *domain.User) string                 { return u.ID }
+func photoID(p *domain.Photo) string               { return p.ID }
+func organizationID(o *domain.Organization) string { return o.ID }
+func vehicleID(v *domain.Vehicle) string           { return v.ID }
 
 // byID loads single objects; a missing key yields nil, not an error,
 // because every caller's field is nullable (a deleted customer, say).
@@ -141,6 +178,10 @@ func (l *Loaders) ClearAll() {
 	l.Costs.ClearAll()
 	l.Payments.ClearAll()
 	l.TrackingLink.ClearAll()
+	l.Organization.ClearAll()
+	l.Vehicle.ClearAll()
+	l.LinkEvents.ClearAll()
+	l.LinkHistory.ClearAll()
 }
 
 // PrimeVehicles reads the nested objects f names of every vehicle of a
@@ -285,4 +326,45 @@ func With(ctx context.Context, l *Loaders) context.Context {
 func From(ctx context.Context) *Loaders {
 	l, _ := ctx.Value(ctxKey{}).(*Loaders)
 	return l
+}
+
+// LinkFields names what the links of a list will resolve through the
+// loaders.
+type LinkFields struct {
+	Organization, Vehicle, Events, CreatedBy bool
+}
+
+// PrimeLinks reads what f names of every link of a list, one statement
+// per kind (concurrently), and primes the loaders with it, where each
+// link's field resolvers then find it. As PrimeVehicles explains, the
+// loaders alone batch only the keys asked within their wait: a long list
+// on a busy machine (or under -race) would split a batch. A read that
+// fails primes nothing; the fields then load, and report the error, as
+// they would without priming.
+func (l *Loaders) PrimeLinks(ctx context.Context, links []*domain.TrackingLink, f LinkFields) {
+	if len(links) == 0 {
+		return
+	}
+	var ids, vehicleIDs, creatorIDs []string
+	for _, lk := range links {
+		ids = append(ids, lk.ID)
+		vehicleIDs = append(vehicleIDs, lk.VehicleID)
+		if lk.CreatedByID != nil {
+			creatorIDs = append(creatorIDs, *lk.CreatedByID)
+		}
+	}
+	var wg sync.WaitGroup
+	if f.Organization {
+		wg.Go(func() { primeByID(ctx, l.Organization, l.f.orgs, organizationID, []string{links[0].OrganizationID}) })
+	}
+	if f.Vehicle {
+		wg.Go(func() { primeByID(ctx, l.Vehicle, l.f.vehicles, vehicleID, vehicleIDs) })
+	}
+	if f.Events {
+		wg.Go(func() { primeGrouped(ctx, l.LinkEvents, l.f.linkEvents, ids) })
+	}
+	if f.CreatedBy && len(creatorIDs) > 0 {
+		wg.Go(func() { primeByID(ctx, l.User, l.f.users, userID, creatorIDs) })
+	}
+	wg.Wait()
 }

@@ -30,6 +30,16 @@ func (s *Signer) Sign(path string, now time.Time) string {
 	return path + "?exp=" + strconv.FormatInt(exp, 10) + "&sig=" + s.mac(path, exp)
 }
 
+// SignUntil returns path with exp and sig query parameters for a URL that
+// works until exp exactly (to the second, rounded down).
+func (s *Signer) SignUntil(path string, exp time.Time) string {
+	e := exp.Unix()
+	return path + "?exp=" + strconv.FormatInt(e, 10) + "&sig=" + s.mac(path, e)
+}
+
+// StaffPhotoPath is the path of a photo's signed staff URL (Photo.url).
+func StaffPhotoPath(photoID string) string { return "/media/photos/" + photoID }
+
 // Verify reports whether sig signs path until exp and exp has not passed.
 // It returns the expiry, for the response's cache lifetime.
 func (s *Signer) Verify(path, exp, sig string, now time.Time) (time.Time, bool) {

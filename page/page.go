@@ -105,7 +105,21 @@ func byLang(m map[string][]byte, lang string) []byte {
 // reached by; origin (PUBLIC_BASE_URL) only makes the Open Graph image
 // absolute, as its readers need.
 func Render(w io.Writer, v *tracking.View, origin string) error {
-	if err := templates.ExecuteTemplate(w, "tracking", newPageData(v, origin)); err != nil {
+	return renderPage(w, newPageData(v, origin))
+}
+
+// RenderPreview writes the tracking page for v as Render does, with a
+// visible "Preview" marker: what staff see before sending a link.
+func RenderPreview(w io.Writer, v *tracking.View, origin string) error {
+	d := newPageData(v, origin)
+	// A preview is a snapshot: no live script, which would follow its
+	// path as if it were a link's slug.
+	d.Preview, d.ScriptPath = true, ""
+	return renderPage(w, d)
+}
+
+func renderPage(w io.Writer, d pageData) error {
+	if err := templates.ExecuteTemplate(w, "tracking", d); err != nil {
 		return fmt.Errorf("render tracking page: %w", err)
 	}
 	return nil
@@ -129,6 +143,8 @@ func mustRender(name string, n notice) []byte {
 // pageData is the View as the template shows it: formatted for the
 // organization's locale.
 type pageData struct {
+	// Preview marks a staff preview (RenderPreview).
+	Preview    bool
 	T          catalog.Text
 	Lang       string
 	Style      template.CSS

@@ -62,3 +62,39 @@ func listedVehicleFields(ctx context.Context) loaders.VehicleFields {
 	})
 	return f
 }
+
+// listedLinkFields reads from the query what the links of a
+// trackingLinks(...) connection will load, so the list can prime exactly
+// those loaders.
+func listedLinkFields(ctx context.Context) loaders.LinkFields {
+	var f loaders.LinkFields
+	fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
+	if fc == nil || op == nil {
+		return f
+	}
+	for _, edges := range graphql.CollectFields(op, fc.Field.Selections, []string{"TrackingLinkConnection"}) {
+		if edges.Name != "edges" {
+			continue
+		}
+		for _, node := range graphql.CollectFields(op, edges.Selections, []string{"TrackingLinkEdge"}) {
+			if node.Name != "node" {
+				continue
+			}
+			for _, field := range graphql.CollectFields(op, node.Selections, []string{"TrackingLink"}) {
+				switch field.Name {
+				case "state":
+					f.Organization = true
+				case "shareMessage":
+					f.Organization, f.Vehicle = true, true
+				case "vehicle":
+					f.Vehicle = true
+				case "events":
+					f.Events = true
+				case "createdBy":
+					f.CreatedBy = true
+				}
+			}
+		}
+	}
+	return f
+}

@@ -69,6 +69,7 @@ func (r *mutationResolver) UpdateOrganization(ctx context.Context, input model.U
 	}
 	return r.store.UpdateOrganization(ctx, v.OrganizationID, db.OrganizationUpdate{
 		Name: name, Country: country, Language: lang, TimeZone: zone,
+		LinkExpiryDays: field(input.LinkExpiryDaysAfterDelivery),
 	})
 }
 

@@ -29,7 +29,7 @@ func (r *mutationResolver) UpdateTrackingLink(ctx context.Context, vehicleID str
 	if err != nil {
 		return nil, err
 	}
-	return r.store.UpdateTrackingLink(ctx, v.OrganizationID, vehicleID, linkOptions(&options))
+	return r.store.UpdateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, linkOptions(&options))
 }
 
 // RevokeTrackingLink is the resolver for the revokeTrackingLink field.
@@ -38,7 +38,7 @@ func (r *mutationResolver) RevokeTrackingLink(ctx context.Context, vehicleID str
 	if err != nil {
 		return nil, err
 	}
-	return r.store.RevokeTrackingLink(ctx, v.OrganizationID, vehicleID)
+	return r.store.RevokeTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID)
 }
 
 // RegenerateTrackingLink is the resolver for the regenerateTrackingLink field.

@@ -54,7 +54,7 @@ func (r *mutationResolver) DeleteVehicle(ctx context.Context, id string) (string
 	if err != nil {
 		return "", err
 	}
-	if err := r.store.DeleteVehicle(ctx, v.OrganizationID, id); err != nil {
+	if err := r.store.DeleteVehicle(ctx, v.OrganizationID, v.UserID, id); err != nil {
 		return "", err
 	}
 	return id, nil

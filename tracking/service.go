@@ -13,15 +13,80 @@ import (
 	"importops/domain"
 )
 
-// Available is THE rule for whether a link works: it exists, is not
-// revoked or replaced, has not expired, its vehicle is not deleted, and its
-// organization's subscription is open. Every public path asks this.
+// Facts are what decides whether a link works.
+type Facts struct {
+	EndedAt          *time.Time // revoked, replaced by regenerate, or its vehicle deleted
+	VehicleDeletedAt *time.Time
+	ExpiresAt        *time.Time
+	Subscription     domain.SubscriptionStatus
+}
+
+// Ended reports whether the link is dead for good.
+func (f Facts) Ended() bool { return f.EndedAt != nil || f.VehicleDeletedAt != nil }
+
+// Expired reports whether the link's expiresAt has passed at now.
+func (f Facts) Expired(now time.Time) bool { return f.ExpiresAt != nil && !now.Before(*f.ExpiresAt) }
+
+// State is THE rule for whether a link works: LIVE exactly when it is not
+// revoked or replaced, its vehicle is not deleted, its organization's
+// subscription is open and it has not expired. A link that fails several
+// of these is in the state that lasts longest: ENDED (for good), then
+// SUSPENDED (organization-wide), then EXPIRED.
+func State(f Facts, now time.Time) domain.LinkState {
+	switch {
+	case f.Ended():
+		return domain.LinkEnded
+	case !f.Subscription.IsOpen():
+		return domain.LinkSuspended
+	case f.Expired(now):
+		return domain.LinkExpired
+	default:
+		return domain.LinkLive
+	}
+}
+
+// StateFacts are the per-link fact codes (db.LinkFactsCode) of the links
+// in state want, for an organization whose subscription is sub: how the
+// org-wide list filters by state without a second copy of the rule.
+func StateFacts(want domain.LinkState, sub domain.SubscriptionStatus) []int {
+	codes := []int{}
+	now := time.Now()
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	for _, ended := range []bool{false, true} {
+		for _, expired := range []bool{false, true} {
+			f := Facts{Subscription: sub, ExpiresAt: &future}
+			if ended {
+				f.EndedAt = &now
+			}
+			if expired {
+				f.ExpiresAt = &past
+			}
+			if State(f, now) == want {
+				codes = append(codes, db.LinkFactsCode(ended, expired))
+			}
+		}
+	}
+	return codes
+}
+
+// PublicFacts are the facts of a public lookup.
+func PublicFacts(l *db.PublicLink) Facts {
+	return Facts{
+		EndedAt: l.EndedAt, VehicleDeletedAt: l.VehicleDeletedAt, ExpiresAt: l.ExpiresAt,
+		Subscription: domain.SubscriptionStatus(l.SubscriptionStatus),
+	}
+}
+
+// LinkFacts are the facts of a staff link, whose organization's
+// subscription is sub.
+func LinkFacts(l *domain.TrackingLink, sub domain.SubscriptionStatus) Facts {
+	return Facts{EndedAt: l.EndedAt, VehicleDeletedAt: l.VehicleDeletedAt, ExpiresAt: l.ExpiresAt, Subscription: sub}
+}
+
+// Available reports whether a public lookup's link works now: State is
+// LIVE. Every public path asks this.
 func Available(l *db.PublicLink, now time.Time) bool {
-	return l != nil &&
-		l.EndedAt == nil &&
-		(l.ExpiresAt == nil || now.Before(*l.ExpiresAt)) &&
-		l.VehicleDeletedAt == nil &&
-		domain.SubscriptionStatus(l.SubscriptionStatus).IsOpen()
+	return l != nil && State(PublicFacts(l), now) == domain.LinkLive
 }
 
 // Service answers public lookups by slug.
@@ -124,7 +189,25 @@ func (s *Service) View(ctx context.Context, slug string) (*View, error) {
 	if err != nil || l == nil {
 		return nil, err
 	}
-	return build(slug, l), nil
+	return build(l, linkPhotoPath(slug)), nil
+}
+
+// Preview is what the customer would see for the organization's vehicle
+// with options o, whatever the subscription status and whether or not it
+// has a link: the view built as View builds it, with its photos through
+// signed staff paths (photoPath) since no slug may exist. It reads only
+// and counts no open.
+func (s *Service) Preview(ctx context.Context, orgID, vehicleID string, o db.PreviewOptions, photoPath func(photoID string) string) (*View, error) {
+	l, err := s.store.PreviewLink(ctx, orgID, vehicleID, o)
+	if err != nil {
+		return nil, err
+	}
+	return build(l, photoPath), nil
+}
+
+// linkPhotoPath makes the public paths of the photos shown through slug.
+func linkPhotoPath(slug string) func(photoID string) string {
+	return func(photoID string) string { return PhotoPath(slug, photoID) }
 }
 
 // PublicPhoto returns the stored photo behind a public photo URL, or nil
@@ -234,9 +317,11 @@ func (s *Service) load(ctx context.Context, slug string) (*db.PublicLink, error)
 	}
 }
 
-// build is the view of an available link. Its URLs are paths: the
-// GraphQL layer makes them absolute, the page keeps them on its origin.
-func build(slug string, l *db.PublicLink) *View {
+// build is THE code that makes what a customer sees from what the
+// database holds: publicTracking, the page and the preview all use it.
+// Its URLs are paths: the GraphQL layer makes them absolute, the page
+// keeps them on its origin.
+func build(l *db.PublicLink, photoPath func(photoID string) string) *View {
 	v := &View{
 		Organization: PublicOrganization{
 			Name:    l.OrgName,
@@ -259,7 +344,7 @@ func build(slug string, l *db.PublicLink) *View {
 		v.Organization.LogoPath = &p
 	}
 	if l.ShowPhoto && l.Hero != nil {
-		p := publicPhoto(slug, *l.Hero)
+		p := publicPhoto(*l.Hero, photoPath)
 		v.HeroPhoto = &p
 	}
 	if l.ShowProgress {
@@ -274,14 +359,14 @@ func build(slug string, l *db.PublicLink) *View {
 		}
 	}
 	for _, p := range l.Photos {
-		v.Photos = append(v.Photos, publicPhoto(slug, p))
+		v.Photos = append(v.Photos, publicPhoto(p, photoPath))
 	}
 	return v
 }
 
-func publicPhoto(slug string, p db.PublicPhotoRow) PublicPhoto {
+func publicPhoto(p db.PublicPhotoRow, photoPath func(photoID string) string) PublicPhoto {
 	return PublicPhoto{
-		ID: p.ID, Path: PhotoPath(slug, p.ID),
+		ID: p.ID, Path: photoPath(p.ID),
 		Caption: p.Caption, Width: p.Width, Height: p.Height,
 	}
 }

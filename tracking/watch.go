@@ -205,7 +205,7 @@ func (ws *watchers) run(g *group) {
 		}
 		var v *View
 		if l != nil {
-			v = build(g.slug, l)
+			v = build(l, linkPhotoPath(g.slug))
 			if expiry != nil {
 				expiry.Stop()
 				expiryC = nil

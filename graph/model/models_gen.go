@@ -4,6 +4,7 @@ package model
 
 import (
 	"importops/domain"
+	"importops/tracking"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -74,6 +75,17 @@ type Query struct {
 type Subscription struct {
 }
 
+type TrackingLinkConnection struct {
+	Edges      []TrackingLinkEdge `json:"edges"`
+	PageInfo   *PageInfo          `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+type TrackingLinkEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *domain.TrackingLink `json:"node"`
+}
+
 type TrackingLinkOptionsInput struct {
 	ShowPhoto            graphql.Omittable[*bool] `json:"showPhoto,omitempty"`
 	ShowEstimatedArrival graphql.Omittable[*bool] `json:"showEstimatedArrival,omitempty"`
@@ -85,9 +97,20 @@ type TrackingLinkOptionsInput struct {
 	ExpiresAt graphql.Omittable[*time.Time] `json:"expiresAt,omitempty"`
 }
 
+type TrackingPreview struct {
+	// Exactly what publicTracking would answer for a working link with these options.
+	Tracking *tracking.View `json:"tracking"`
+	// The customer page as it would look, marked as a preview: signed, works
+	// without a bearer header for at most 15 minutes, never indexed, never
+	// counted as an open.
+	PageURL string `json:"pageUrl"`
+}
+
 type UpdateOrganizationInput struct {
 	Name    graphql.Omittable[*string] `json:"name,omitempty"`
 	Country graphql.Omittable[*string] `json:"country,omitempty"`
+	// 1 to 365; null turns it off; omitted leaves it as it is. Changing it never rewrites existing links.
+	LinkExpiryDaysAfterDelivery graphql.Omittable[*int] `json:"linkExpiryDaysAfterDelivery,omitempty"`
 	// A supported language tag; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
 	Language graphql.Omittable[*string] `json:"language,omitempty"`
 	// An IANA zone name; BAD_USER_INPUT otherwise. Omitted leaves it as it is.
