@@ -58,7 +58,7 @@ func TestEveryMessageRendersInEveryPluralForm(t *testing.T) {
 	if !plural["Step"] {
 		t.Fatal("Step should be a plural message")
 	}
-	data := map[string]string{"Org": "ORG", "Title": "TITLE", "Step": "STEP", "Total": "TOTAL"}
+	data := map[string]string{"Org": "ORG", "Title": "TITLE", "Step": "STEP", "Total": "TOTAL", "URL": "URL"}
 	for _, lang := range domain.Languages {
 		loc := i18n.NewLocalizer(bundle, lang)
 		for _, id := range en {

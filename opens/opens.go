@@ -96,7 +96,7 @@ func newCounter(store Store, log *slog.Logger, window time.Duration) *Counter {
 // Window. It costs no SQL; nothing of r is kept but a keyed hash.
 func (c *Counter) Served(linkID string, r *http.Request, client netip.Addr) {
 	if c == nil || linkID == "" || r.Method == http.MethodHead ||
-		isPrefetch(r.Header.Get("Sec-Purpose")) || isPrefetch(r.Header.Get("Purpose")) {
+		isPrefetch(r.Header.Get("Sec-Purpose")) || isPrefetch(r.Header.Get("Purpose")) || isPageRefresh(r) {
 		return
 	}
 	ua := r.Header.Get("User-Agent")
@@ -123,6 +123,14 @@ func (c *Counter) Served(linkID string, r *http.Request, client netip.Addr) {
 	p.N++
 	p.Last = now
 	c.mu.Unlock()
+}
+
+// isPageRefresh: an open page following along (page/live.js) fetches
+// itself again on each change, which is no new open. Browsers set
+// Sec-Fetch-Dest themselves (a script cannot): "document" when a person
+// opens the page, "empty" for a script's fetch.
+func isPageRefresh(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "empty" && strings.HasPrefix(r.URL.Path, "/t/")
 }
 
 // isPrefetch reads Sec-Purpose ("prefetch", "prefetch;prerender") and the

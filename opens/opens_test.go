@@ -80,9 +80,17 @@ func TestWhatCounts(t *testing.T) {
 	c.Served(link, request("GET", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"), netip.MustParseAddr("192.0.2.5"))
 	c.Served(link, request("GET", ""), netip.MustParseAddr("192.0.2.6"))
 	c.Served("", request("GET", browser), netip.MustParseAddr("192.0.2.7"))
+	// The open page following along (page/live.js) fetches itself again:
+	// not an open. A browser opening the page asks for a document, and a
+	// script's publicTracking query is an open like any other.
+	c.Served(link, request("GET", browser, "Sec-Fetch-Dest", "empty"), netip.MustParseAddr("192.0.2.8"))
+	c.Served(link, request("GET", browser, "Sec-Fetch-Dest", "document"), netip.MustParseAddr("192.0.2.9")) // counts
+	api := request("POST", browser, "Sec-Fetch-Dest", "empty")
+	api.URL.Path = "/graphql"
+	c.Served(link, api, netip.MustParseAddr("192.0.2.10")) // counts
 
-	if p := c.Pending(); p != 4 {
-		t.Fatalf("pending %d opens, want 4 (3 on one link, 1 on the other)", p)
+	if p := c.Pending(); p != 6 {
+		t.Fatalf("pending %d opens, want 6 (5 on one link, 1 on the other)", p)
 	}
 	if n, _, _ := openCount(t, link); n != 0 {
 		t.Fatalf("open_count = %d before a flush: an open must cost no SQL", n)
@@ -90,8 +98,8 @@ func TestWhatCounts(t *testing.T) {
 	if err := c.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n, first, last := openCount(t, link); n != 3 || first == nil || last == nil || last.Before(*first) {
-		t.Fatalf("after a flush: %d opens, first %v, last %v; want 3", n, first, last)
+	if n, first, last := openCount(t, link); n != 5 || first == nil || last == nil || last.Before(*first) {
+		t.Fatalf("after a flush: %d opens, first %v, last %v; want 5", n, first, last)
 	}
 	if n, _, _ := openCount(t, other); n != 1 {
 		t.Fatalf("the other link: %d opens, want 1", n)

@@ -6,15 +6,15 @@ import (
 	"strings"
 
 	qrcode "github.com/skip2/go-qrcode"
+
+	"importops/catalog"
 )
 
 // ShareMessage is the message staff paste into an email, SMS or chat to
-// send a tracking link, in language lang (a BCP 47 tag). It is the one
-// place the message is worded: translations go here. Until the page
-// speaks other languages every language gets English.
+// send a tracking link, in language lang (a BCP 47 tag; English when it is
+// not supported), from the customer page's message catalogs.
 func ShareMessage(lang, orgName, vehicleTitle, url string) string {
-	// lang picks the wording once catalogs exist (issue 12).
-	return fmt.Sprintf("Hi! Follow your %s with %s here: %s", vehicleTitle, orgName, url)
+	return catalog.For(lang).Get("ShareMessage", "Title", vehicleTitle, "Org", orgName, "URL", url)
 }
 
 // qrQuietZone is the blank border, in modules, that readers need around
