@@ -222,8 +222,8 @@ type LinkPage struct {
 }
 
 // TrackingLinks lists the organization's links, ended ones included,
-// newest first.
-func (s *Store) TrackingLinks(ctx context.Context, orgID string, first *int, after *string, f LinkFilter) (*LinkPage, error) {
+// newest first; TotalCount is counted only withCount, as for Vehicles.
+func (s *Store) TrackingLinks(ctx context.Context, orgID string, first *int, after *string, f LinkFilter, withCount bool) (*LinkPage, error) {
 	n, err := PageSize(first)
 	if err != nil {
 		return nil, err
@@ -253,8 +253,10 @@ func (s *Store) TrackingLinks(ctx context.Context, orgID string, first *int, aft
 	if page.HasNextPage {
 		rows = rows[:n]
 	}
-	if err := s.db.GetContext(ctx, &page.TotalCount, sqlLinkCount, orgID, codes, f.ExpiringBefore); err != nil {
-		return nil, fmt.Errorf("count tracking links: %w", err)
+	if withCount {
+		if err := s.db.GetContext(ctx, &page.TotalCount, sqlLinkCount, orgID, codes, f.ExpiringBefore); err != nil {
+			return nil, fmt.Errorf("count tracking links: %w", err)
+		}
 	}
 	for _, r := range rows {
 		page.Links = append(page.Links, r.toDomain())

@@ -71,4 +71,16 @@ func TestLinkDeskStatementCounts(t *testing.T) {
 	if counts[0] > 7 {
 		t.Fatalf("the list costs %d statements, want at most 7", counts[0])
 	}
+
+	// totalCount is counted only when it is selected.
+	bare := func(q string) int64 {
+		before := count.Statements()
+		env.Do(t, fleet.Org.Token, q, nil).Decode(t, &struct{}{})
+		return count.Statements() - before
+	}
+	without := bare(`{ trackingLinks(first: 10) { edges { node { id } } } }`)
+	with := bare(`{ trackingLinks(first: 10) { totalCount edges { node { id } } } }`)
+	if with != without+1 {
+		t.Fatalf("trackingLinks costs %d statements without totalCount and %d with it: want exactly one more with it", without, with)
+	}
 }

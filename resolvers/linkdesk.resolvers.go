@@ -29,7 +29,7 @@ func (r *queryResolver) TrackingLinks(ctx context.Context, first *int, after *st
 		}
 		f.FactCodes = tracking.StateFacts(*state, org.SubscriptionStatus)
 	}
-	page, err := r.store.TrackingLinks(ctx, v.OrganizationID, first, after, f)
+	page, err := r.store.TrackingLinks(ctx, v.OrganizationID, first, after, f, selects(ctx, "TrackingLinkConnection", "totalCount"))
 	if err != nil {
 		return nil, err
 	}
