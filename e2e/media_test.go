@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -137,10 +138,18 @@ func stMediaFiles(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // gone while the walk went by, as below
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Another test's upload, written under a temporary name, was
+			// renamed or removed while the walk went by.
+			return nil
+		}
 		if err != nil {
 			return err
 		}
