@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -44,14 +45,28 @@ var matcher = func() language.Matcher {
 type Text struct {
 	lang string
 	loc  *i18n.Localizer
+	// plain holds the messages without fields as rendered (id -> string):
+	// every page shows a dozen, and a Localize call costs a lookup and a
+	// template execution each time. The catalog never changes at run time.
+	plain *sync.Map
 }
+
+// texts are the languages' catalogs, made once: a Localizer parses its
+// language tags when it is made, and every page asks for one.
+var texts = func() map[string]Text {
+	m := make(map[string]Text, len(domain.Languages))
+	for _, l := range domain.Languages {
+		m[l] = Text{lang: l, loc: i18n.NewLocalizer(bundle, l), plain: new(sync.Map)}
+	}
+	return m
+}()
 
 // For returns the catalog of a supported language; English for any other.
 func For(lang string) Text {
-	if !domain.IsSupportedLanguage(lang) {
-		lang = domain.Languages[0]
+	if t, ok := texts[lang]; ok {
+		return t
 	}
-	return Text{lang: lang, loc: i18n.NewLocalizer(bundle, lang)}
+	return texts[domain.Languages[0]]
 }
 
 // Negotiate picks the supported language a browser prefers, for pages that
@@ -83,6 +98,14 @@ func (t Text) Dir() string {
 // value pairs). A message missing from the catalog falls back to English,
 // which the catalog test rules out.
 func (t Text) Get(id string, data ...string) string {
+	if len(data) == 0 && t.plain != nil {
+		if s, ok := t.plain.Load(id); ok {
+			return s.(string)
+		}
+		s := t.localize(&i18n.LocalizeConfig{MessageID: id})
+		t.plain.Store(id, s) // ids are the code's constants: a bounded set
+		return s
+	}
 	return t.localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: pairs(data)})
 }
 

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	// The binary carries its own zone database: validation and day
@@ -83,13 +84,26 @@ func NormalizeTimeZone(zone string) (string, error) {
 }
 
 // Location is the zone of a validated name; UTC if it no longer loads.
+// Zones are loaded once per process: time.LoadLocation reads and parses
+// the zone's file on every call, and every customer page asks for one.
 func Location(zone string) *time.Location {
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "" {
+	if zone == "" {
 		return time.UTC
 	}
+	if loc, ok := locations.Load(zone); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return time.UTC // not kept: a zone that failed may load later
+	}
+	locations.Store(zone, loc)
 	return loc
 }
+
+// locations holds the zones Location has loaded, by name: at most the
+// validated names, a few hundred.
+var locations sync.Map
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
