@@ -438,3 +438,17 @@ func luminance(hex string) float64 {
 	}
 	return 0.2126*ch[0] + 0.7152*ch[1] + 0.0722*ch[2]
 }
+
+// BenchmarkRender is the page's cost on a cache miss, for the load
+// script's spread (scripts/load).
+func BenchmarkRender(b *testing.B) {
+	v := fullView("en-NZ")
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := Render(&buf, v, "https://track.example"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
