@@ -66,28 +66,34 @@ func (h *handlers) trackingPage(w http.ResponseWriter, r *http.Request) {
 		writeRateLimited(w, r, wait)
 		return
 	}
-	// A link that does not work names no organization, so its page is in
-	// the language the browser asks for.
-	browserLang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(page.ServerError(browserLang))
+		w.Write(page.ServerError(browserLanguage(r)))
 		return
 	}
 	if view == nil {
 		w.WriteHeader(http.StatusNotFound)
-		w.Write(page.NotAvailable(browserLang))
+		w.Write(page.NotAvailable(browserLanguage(r)))
 		return
 	}
-	var buf bytes.Buffer
-	if err := page.Render(&buf, view, h.Config.PublicBaseURL); err != nil {
+	bp := answerBufs.Get().(*[]byte)
+	defer answerBufs.Put(bp)
+	buf := bytes.NewBuffer((*bp)[:0])
+	if err := page.Render(buf, view, h.Config.PublicBaseURL); err != nil {
 		h.Logger.ErrorContext(r.Context(), "tracking page", "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write(page.ServerError(view.Organization.Language))
 		return
 	}
 	w.Write(buf.Bytes())
+	*bp = buf.Bytes()[:0]
+}
+
+// browserLanguage is the language of a page that names no organization
+// (a link that does not work): the one the browser asks for.
+func browserLanguage(r *http.Request) string {
+	return catalog.Negotiate(r.Header.Get("Accept-Language"))
 }
 
 // previewPage is the customer page of a staff preview (trackingPreview's

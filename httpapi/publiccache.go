@@ -193,7 +193,14 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 	if graphQL {
 		info.setPublicMiss(miss)
 	}
-	tw := &teeWriter{ResponseWriter: w}
+	// The copy is made in a pooled buffer and kept, if at all, as a
+	// fresh slice of its exact size: a miss allocates the answer once.
+	bp := answerBufs.Get().(*[]byte)
+	tw := &teeWriter{ResponseWriter: w, buf: (*bp)[:0]}
+	defer func() {
+		*bp = tw.buf[:0]
+		answerBufs.Put(bp)
+	}()
 	next.ServeHTTP(tw, r.WithContext(ctx))
 
 	e, ok := rec.Only()
@@ -209,7 +216,7 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 		a.Body = append(append(make([]byte, 0, len(tw.buf)-len(pageStyle)), tw.buf[:i]...), tw.buf[i+len(pageStyle):]...)
 		a.Shared, a.SharedAt = pageStyle, i
 	} else {
-		a.Body = bytes.Clone(tw.buf) // not the append's spare capacity
+		a.Body = bytes.Clone(tw.buf) // the pooled buffer goes back
 	}
 	if h.Tracking.Keep(e, key, a) && graphQL {
 		h.public.slugs.Add(maphash.String(h.public.seed, key), e.Slug())
@@ -307,7 +314,7 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if len(w.buf)+len(b) <= maxPublicAnswer {
+	if !w.over && len(w.buf)+len(b) <= maxPublicAnswer {
 		w.buf = append(w.buf, b...)
 	} else {
 		w.over = true
