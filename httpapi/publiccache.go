@@ -62,6 +62,8 @@ const (
 	pageKey = "page"
 )
 
+var pageKeyBytes = []byte(pageKey)
+
 // publicAnswers is the layer's own state: the slug each GraphQL request
 // key was answered for (the request names it in its body, which is not
 // parsed on a hit) and the count of hits.
@@ -105,7 +107,7 @@ func (h *handlers) storedPage(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.storedAnswer(w, r, r.PathValue("slug"), pageKey, false, next)
+		h.storedAnswer(w, r, r.PathValue("slug"), pageKeyBytes, false, next)
 	})
 }
 
@@ -121,33 +123,35 @@ func (h *handlers) storedGraphQL(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		slug, _ := h.public.slugs.Get(maphash.String(h.public.seed, key))
+		slug, _ := h.public.slugs.Get(maphash.Bytes(h.public.seed, key))
 		h.storedAnswer(w, r, slug, key, true, next)
 	})
 }
 
 // graphQLKey is the key of an anonymous GraphQL request that may be
 // answered from the stored answers; ok is false for any other. A POST's
-// body is read, and put back for the handlers after this.
-func graphQLKey(r *http.Request) (key string, ok bool) {
+// body is read, and put back for the handlers after this. The key is
+// bytes: a hit looks it up without making a string of it.
+func graphQLKey(r *http.Request) (key []byte, ok bool) {
 	if len(r.Header["Authorization"]) != 0 || len(r.Header["Upgrade"]) != 0 {
-		return "", false
+		return nil, false
 	}
 	accept := r.Header.Get("Accept")
 	if strings.Contains(accept, "text/event-stream") {
-		return "", false // a stream, never one stored answer
+		return nil, false // a stream, never one stored answer
 	}
 	switch r.Method {
 	case http.MethodGet:
 		if len(accept)+1+len(r.URL.RawQuery) > maxPublicRequest {
-			return "", false
+			return nil, false
 		}
 		// No header holds a NUL, so the parts cannot run together.
-		return "G" + accept + "\x00" + r.URL.RawQuery, true
+		key := make([]byte, 0, 2+len(accept)+len(r.URL.RawQuery))
+		return append(append(append(append(key, 'G'), accept...), 0), r.URL.RawQuery...), true
 	case http.MethodPost:
 		n := r.ContentLength
 		if n <= 0 || int64(len(accept))+1+n > maxPublicRequest || !isJSON(r.Header.Get("Content-Type")) {
-			return "", false
+			return nil, false
 		}
 		buf := make([]byte, 0, 2+len(accept)+int(n))
 		buf = append(append(append(buf, 'P'), accept...), 0)
@@ -164,18 +168,18 @@ func graphQLKey(r *http.Request) (key string, ok bool) {
 		if err != nil {
 			// Let the normal path read the rest and answer the error.
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body[:read]), r.Body))
-			return "", false
+			return nil, false
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		return string(buf[:len(buf)+int(n)]), true
+		return buf[:len(buf)+int(n)], true
 	}
-	return "", false
+	return nil, false
 }
 
 // storedAnswer serves the answer stored under key for slug's link when
 // there is one to serve now; otherwise next answers r, and its answer is
 // kept when it is a public answer of one available link.
-func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, key string, graphQL bool, next http.Handler) {
+func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug string, key []byte, graphQL bool, next http.Handler) {
 	info := requestInfo(r.Context())
 	if slug != "" {
 		if a, linkID, ok := h.Tracking.Stored(r.Context(), slug, key); ok {
@@ -218,8 +222,8 @@ func (h *handlers) storedAnswer(w http.ResponseWriter, r *http.Request, slug, ke
 	} else {
 		a.Body = bytes.Clone(tw.buf) // the pooled buffer goes back
 	}
-	if h.Tracking.Keep(e, key, a) && graphQL {
-		h.public.slugs.Add(maphash.String(h.public.seed, key), e.Slug())
+	if h.Tracking.Keep(e, string(key), a) && graphQL {
+		h.public.slugs.Add(maphash.Bytes(h.public.seed, key), e.Slug())
 	}
 }
 

@@ -122,7 +122,7 @@ func (c *cache) holds(slug string, l *db.PublicLink) bool {
 
 // answer is the link cached for slug and the answer kept on it for key.
 // Like get, it makes slug the most recently used; it counts nothing.
-func (c *cache) answer(slug, key string) (*db.PublicLink, *Answer, bool) {
+func (c *cache) answer(slug string, key []byte) (*db.PublicLink, *Answer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.on {
@@ -132,7 +132,7 @@ func (c *cache) answer(slug, key string) (*db.PublicLink, *Answer, bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	a, ok := e.answers[key]
+	a, ok := e.answers[string(key)] // no copy: a map index by []byte
 	return e.link, a, ok
 }
 

@@ -30,7 +30,7 @@ func (e Entry) Slug() string { return e.slug }
 // on — its listener connected — and holds it), the link is available
 // now, and the client has failed-lookup budget left (a client out of it
 // is refused by View instead). A served answer counts as a cache hit.
-func (s *Service) Stored(ctx context.Context, slug, key string) (a *Answer, linkID string, ok bool) {
+func (s *Service) Stored(ctx context.Context, slug string, key []byte) (a *Answer, linkID string, ok bool) {
 	c := s.cache
 	if c == nil {
 		return nil, "", false
