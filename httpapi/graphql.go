@@ -65,7 +65,7 @@ func newGraphQL(h *handlers) *handler.Server {
 	srv.SetParserTokenLimit(maxTokens)
 	srv.SetValidationRulesFn(validationRules)
 	srv.Use(queryShape{})
-	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(newComplexityLimit(maxComplexity))
 	// Suggestions ("Did you mean …?") name fields an anonymous caller was
 	// not told about; presentError strips those of the other rules.
 	srv.SetDisableSuggestion(d.Config.Production())
