@@ -63,6 +63,8 @@ var hostile = []string{
 	`\u003cscript\u003e \x3cscript\x3e %3Cscript%3E`,
 	`<a href="javascript:alert(9)">click</a>`,
 	`url(javascript:alert(10)) expression(alert(11)) @import "x";`,
+	"invalid UTF-8: \xff\xfe \xc3 \xed\xa0\x80 end",
+	"NUL: a\x00b",
 }
 
 func goldenCases() []goldenCase {
