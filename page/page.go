@@ -255,12 +255,18 @@ func newPageData(v *tracking.View, origin string) *pageData {
 		d.LogoPath = *v.Organization.LogoPath
 		d.LogoURL = origin + d.LogoPath
 	}
+	// alt is the text of a photo without a caption, the same for every
+	// photo of the vehicle.
+	var alt string
+	if v.HeroPhoto != nil || len(v.Photos) > 0 {
+		alt = t.Get("PhotoAlt", "Title", v.Vehicle.Title)
+	}
 	if v.HeroPhoto != nil {
-		p := newPhoto(t, *v.HeroPhoto, v.Vehicle.Title)
+		p := newPhoto(*v.HeroPhoto, alt)
 		d.Hero = &p
 	}
 	if v.Progress != nil {
-		p := &progress{}
+		p := &progress{Stages: make([]stage, 0, len(v.Progress.Stages))}
 		for i, s := range v.Progress.Stages {
 			p.Stages = append(p.Stages, stage{Label: s.Label, Reached: s.Reached, Current: s.Current})
 			if s.Current {
@@ -274,14 +280,16 @@ func newPageData(v *tracking.View, origin string) *pageData {
 	if v.EstimatedArrival != nil {
 		d.ETA = &date{ISO: v.EstimatedArrival.String(), Text: f.date(*v.EstimatedArrival)}
 	}
+	d.Notes = make([]note, 0, len(v.Notes))
 	for _, n := range v.Notes {
 		d.Notes = append(d.Notes, note{Body: n.Body, Date: date{
 			ISO:  n.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			Text: f.day(n.CreatedAt),
 		}})
 	}
+	d.Photos = make([]photo, 0, len(v.Photos))
 	for _, p := range v.Photos {
-		d.Photos = append(d.Photos, newPhoto(t, p, v.Vehicle.Title))
+		d.Photos = append(d.Photos, newPhoto(p, alt))
 	}
 	return d
 }
@@ -290,11 +298,12 @@ func newPageData(v *tracking.View, origin string) *pageData {
 // the bare URL is the large version (at most media.LargeWidth wide, never
 // upscaled), "?w=320" the small one. The large version's dimensions go in
 // the width/height attributes: they give the browser the aspect ratio
-// before the image arrives, so nothing moves when it does.
-func newPhoto(t catalog.Text, p tracking.PublicPhoto, vehicleTitle string) photo {
+// before the image arrives, so nothing moves when it does. The alt text
+// is the photo's caption, else alt.
+func newPhoto(p tracking.PublicPhoto, alt string) photo {
 	large := p.Path
 	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
-	out := photo{Src: large, Href: large, Alt: t.Get("PhotoAlt", "Title", vehicleTitle)}
+	out := photo{Src: large, Href: large, Alt: alt}
 	if p.Caption != nil && *p.Caption != "" {
 		out.Alt, out.Caption = *p.Caption, *p.Caption
 	}
