@@ -11,23 +11,22 @@ package page
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
-	"embed"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/a-h/templ"
 
 	"importops/catalog"
 	"importops/domain"
 	"importops/media"
 	"importops/tracking"
 )
-
-//go:embed templates/*.html
-var templateFS embed.FS
 
 // style is the page's only stylesheet. It is inlined rather than served
 // from a second URL so the page costs one round trip (the HTML is
@@ -64,7 +63,19 @@ func Script() []byte { return script }
 // stylesheet, for a style-src directive.
 func StyleSource() string { return styleSource }
 
-var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+// The templates are templ components (*.templ; the *_templ.go files are
+// what 'go run github.com/a-h/templ/cmd/templ generate' makes of them).
+// They escape every value for where it lands, as html/template did, at
+// compile time rather than through reflection on every page.
+
+// styleElement is the inline stylesheet, written as it is: it is this
+// package's own file, never data.
+var styleElement = templ.Raw("<style>" + style + "</style>")
+
+// newline is a line break between two elements. templ drops the whitespace
+// between the elements of a template; the page keeps the line breaks it
+// had (TestPageGolden).
+var newline = templ.Raw("\n")
 
 // notAvailable and serverError are rendered once per language: the same
 // bytes for every reason a link does not work.
@@ -72,16 +83,16 @@ var notAvailable, serverError = func() (na, se map[string][]byte) {
 	na, se = map[string][]byte{}, map[string][]byte{}
 	for _, l := range domain.Languages {
 		t := catalog.For(l)
-		na[l] = mustRender("notice", notAvailableNotice(t))
-		se[l] = mustRender("notice", notice{
-			T: t, Title: t.Get("ErrorTitle"), Heading: t.Get("ErrorTitle"), Text: t.Get("ErrorText"),
+		na[l] = mustRender(notAvailableNotice(t))
+		se[l] = mustRender(notice{
+			Lang: t.Lang(), Dir: t.Dir(), Title: t.Get("ErrorTitle"), Heading: t.Get("ErrorTitle"), Text: t.Get("ErrorText"),
 		})
 	}
 	return na, se
 }()
 
 func notAvailableNotice(t catalog.Text) notice {
-	return notice{T: t, Title: t.Get("NotAvailableTitle"), Heading: t.Get("NotAvailableHeading"), Text: t.Get("NotAvailableText")}
+	return notice{Lang: t.Lang(), Dir: t.Dir(), Title: t.Get("NotAvailableTitle"), Heading: t.Get("NotAvailableHeading"), Text: t.Get("NotAvailableText")}
 }
 
 // NotAvailable is the "link not available" page (served with status 404)
@@ -118,43 +129,45 @@ func RenderPreview(w io.Writer, v *tracking.View, origin string) error {
 	return renderPage(w, d)
 }
 
-func renderPage(w io.Writer, d pageData) error {
-	if err := templates.ExecuteTemplate(w, "tracking", d); err != nil {
+func renderPage(w io.Writer, d *pageData) error {
+	if err := trackingPage(d).Render(context.Background(), w); err != nil {
 		return fmt.Errorf("render tracking page: %w", err)
 	}
 	return nil
 }
 
+// notice is a page that shows no tracking (noticePage), or the content
+// the live script shows when the link stops working.
 type notice struct {
-	T                    catalog.Text
+	// Lang and Dir are the catalog's language and its direction.
+	Lang, Dir            string
 	Title, Heading, Text string
-	Style                template.CSS
 }
 
-func mustRender(name string, n notice) []byte {
-	n.Style = template.CSS(style)
+func mustRender(n notice) []byte {
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, n); err != nil {
+	if err := noticePage(n).Render(context.Background(), &buf); err != nil {
 		panic(err)
 	}
 	return buf.Bytes()
 }
 
 // pageData is the View as the template shows it: formatted for the
-// organization's locale.
+// organization's locale, every word in its language.
 type pageData struct {
 	// Preview marks a staff preview (RenderPreview).
-	Preview    bool
-	T          catalog.Text
-	Lang       string
-	Style      template.CSS
+	Preview bool
+	// Lang is the page's BCP 47 tag (formatter.tag), Dir the direction of
+	// its language.
+	Lang, Dir string
+	// Text is the catalog's messages without fields.
+	Text       *labels
 	ScriptPath string
-	// Gone is the "link not available" content, shown by the live script
-	// (from data attributes) when the link stops working while the page is
-	// open.
-	Gone     notice
-	OrgName  string
-	LogoPath string
+	// PageTitle, OGDescription and Footer are the messages that name the
+	// organization.
+	PageTitle, OGDescription, Footer string
+	OrgName                          string
+	LogoPath                         string
 	// LogoURL is absolute: Open Graph readers need that.
 	LogoURL  string
 	Title    string
@@ -164,6 +177,39 @@ type pageData struct {
 	Notes    []note
 	Photos   []photo
 }
+
+// labels are the messages of the page without fields, in one language.
+type labels struct {
+	PreviewMarker, Eyebrow, ProgressTitle, CurrentBadge, Completed,
+	ETATitle, NotesTitle, PhotosTitle, Updated string
+	// Gone is the "link not available" content, shown by the live script
+	// (from data attributes) when the link stops working while the page is
+	// open.
+	Gone notice
+}
+
+// labelsByLang holds each language's labels, made once: the catalog never
+// changes at run time.
+var labelsByLang = func() map[string]*labels {
+	m := make(map[string]*labels, len(domain.Languages))
+	for _, l := range domain.Languages {
+		t := catalog.For(l)
+		m[l] = &labels{
+			PreviewMarker: t.Get("PreviewMarker"),
+			Eyebrow:       t.Get("Eyebrow"),
+			ProgressTitle: t.Get("ProgressTitle"),
+			CurrentBadge:  t.Get("CurrentBadge"),
+			// After the stage's name, for screen readers: "Purchased (completed)".
+			Completed:   " " + t.Get("Completed"),
+			ETATitle:    t.Get("ETATitle"),
+			NotesTitle:  t.Get("NotesTitle"),
+			PhotosTitle: t.Get("PhotosTitle"),
+			Updated:     t.Get("Updated"),
+			Gone:        notAvailableNotice(t),
+		}
+	}
+	return m
+}()
 
 type photo struct {
 	Src, SrcSet, Href, Alt, Caption string
@@ -190,29 +236,37 @@ type note struct {
 	Date date
 }
 
-func newPageData(v *tracking.View, origin string) pageData {
+func newPageData(v *tracking.View, origin string) *pageData {
 	org := v.Organization
 	f := newFormatter(org.Locale, org.Language, org.TimeZone)
 	t := catalog.For(org.Language)
-	d := pageData{
-		T:          t,
-		Lang:       f.tag,
-		ScriptPath: ScriptPath,
-		Gone:       notAvailableNotice(t),
-		Style:      template.CSS(style),
-		OrgName:    v.Organization.Name,
-		Title:      v.Vehicle.Title,
+	d := &pageData{
+		Lang:          f.tag,
+		Dir:           t.Dir(),
+		Text:          labelsByLang[t.Lang()],
+		ScriptPath:    ScriptPath,
+		PageTitle:     t.Get("PageTitle", "Org", org.Name),
+		OGDescription: t.Get("OGDescription", "Org", org.Name),
+		Footer:        t.Get("Footer", "Org", org.Name),
+		OrgName:       org.Name,
+		Title:         v.Vehicle.Title,
 	}
 	if v.Organization.LogoPath != nil {
 		d.LogoPath = *v.Organization.LogoPath
 		d.LogoURL = origin + d.LogoPath
 	}
+	// alt is the text of a photo without a caption, the same for every
+	// photo of the vehicle.
+	var alt string
+	if v.HeroPhoto != nil || len(v.Photos) > 0 {
+		alt = t.Get("PhotoAlt", "Title", v.Vehicle.Title)
+	}
 	if v.HeroPhoto != nil {
-		p := newPhoto(t, *v.HeroPhoto, v.Vehicle.Title)
+		p := newPhoto(*v.HeroPhoto, alt)
 		d.Hero = &p
 	}
 	if v.Progress != nil {
-		p := &progress{}
+		p := &progress{Stages: make([]stage, 0, len(v.Progress.Stages))}
 		for i, s := range v.Progress.Stages {
 			p.Stages = append(p.Stages, stage{Label: s.Label, Reached: s.Reached, Current: s.Current})
 			if s.Current {
@@ -226,14 +280,16 @@ func newPageData(v *tracking.View, origin string) pageData {
 	if v.EstimatedArrival != nil {
 		d.ETA = &date{ISO: v.EstimatedArrival.String(), Text: f.date(*v.EstimatedArrival)}
 	}
+	d.Notes = make([]note, 0, len(v.Notes))
 	for _, n := range v.Notes {
 		d.Notes = append(d.Notes, note{Body: n.Body, Date: date{
 			ISO:  n.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			Text: f.day(n.CreatedAt),
 		}})
 	}
+	d.Photos = make([]photo, 0, len(v.Photos))
 	for _, p := range v.Photos {
-		d.Photos = append(d.Photos, newPhoto(t, p, v.Vehicle.Title))
+		d.Photos = append(d.Photos, newPhoto(p, alt))
 	}
 	return d
 }
@@ -242,11 +298,12 @@ func newPageData(v *tracking.View, origin string) pageData {
 // the bare URL is the large version (at most media.LargeWidth wide, never
 // upscaled), "?w=320" the small one. The large version's dimensions go in
 // the width/height attributes: they give the browser the aspect ratio
-// before the image arrives, so nothing moves when it does.
-func newPhoto(t catalog.Text, p tracking.PublicPhoto, vehicleTitle string) photo {
+// before the image arrives, so nothing moves when it does. The alt text
+// is the photo's caption, else alt.
+func newPhoto(p tracking.PublicPhoto, alt string) photo {
 	large := p.Path
 	small := large + "?w=" + strconv.Itoa(media.SmallWidth)
-	out := photo{Src: large, Href: large, Alt: t.Get("PhotoAlt", "Title", vehicleTitle)}
+	out := photo{Src: large, Href: large, Alt: alt}
 	if p.Caption != nil && *p.Caption != "" {
 		out.Alt, out.Caption = *p.Caption, *p.Caption
 	}
