@@ -52,12 +52,10 @@ const vehicleColumns = `id, organization_id, year, make, model, vin, stock_numbe
 
 const (
 	// No row when the customer $7 is not the organization's: the check and
-	// the insert are one statement.
-	sqlInsertVehicle = `INSERT INTO vehicles (organization_id, year, make, model, vin, stock_number, customer_id,
-		stage, estimated_arrival, sale_price_amount, sale_price_currency)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-		WHERE $7::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE organization_id = $1 AND id = $7)
-		RETURNING ` + vehicleColumns
+	// the insert are one statement, the function create_vehicle
+	// (migration 0010), planned once per connection.
+	sqlInsertVehicle = `SELECT ` + vehicleColumns + `
+		FROM create_vehicle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	sqlVehicle = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
 	sqlVehicleForUpdate = sqlVehicle + ` FOR UPDATE`
