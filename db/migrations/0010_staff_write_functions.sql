@@ -60,13 +60,14 @@ $$;
 -- vehicle of the organization (as db.lockVehicle does), inserts the link
 -- and its CREATED event and, for a vehicle already DELIVERED, its expiry
 -- after delivery with that event (unless expiresAt was given,
--- p_expires_given), and sends the replicas' notification (p_channel,
--- p_key). No row, and no notification, when there is no such vehicle; a
--- second active link is tracking_links_one_active's unique violation.
+-- p_expires_given). No row when there is no such vehicle; a second active
+-- link is tracking_links_one_active's unique violation. It sends no
+-- notification: a new link changes no public view a replica holds or
+-- follows (db.CreateTrackingLink says why).
 CREATE FUNCTION create_tracking_link(
     p_org uuid, p_vehicle uuid, p_slug text, p_show_photo boolean, p_show_estimated_arrival boolean,
     p_show_progress boolean, p_show_customer_notes boolean, p_expires_at timestamptz, p_created_by uuid,
-    p_expires_given boolean, p_channel text, p_key text)
+    p_expires_given boolean)
 RETURNS SETOF tracking_links
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -89,6 +90,6 @@ BEGIN
             FROM l CROSS JOIN (VALUES (1, 'CREATED', p_created_by), (2, 'EXPIRY_SET_ON_DELIVERY', NULL::uuid)) AS k(ord, kind, actor)
            WHERE k.ord = 1 OR EXISTS (SELECT 1 FROM d)
            ORDER BY k.ord)
-    SELECT l.* FROM l CROSS JOIN LATERAL (SELECT pg_notify(p_channel, p_key) WHERE l.id IS NOT NULL) n;
+    SELECT l.* FROM l;
 END
 $$;
