@@ -73,9 +73,19 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
+    -- The vehicle is locked by its primary key whatever the statistics
+    -- say: "live" (deleted_at IS NULL) is tested on the locked row, not in
+    -- the locking scan (MATERIALIZED keeps it out), so that no index of
+    -- live vehicles only (every other index on vehicles) can serve that
+    -- scan. Planned on a table never analyzed (a bulk load before
+    -- autovacuum gets to it), the scan took vehicles_count_idx and read
+    -- every vehicle of the organization to find one, and the plan was
+    -- kept. FOR UPDATE returns the row as it is once locked, so a
+    -- deletion that commits first is seen.
     RETURN QUERY
-    WITH v AS (SELECT v.id, v.stage FROM vehicles v
-                WHERE v.organization_id = p_org AND v.id = p_vehicle AND v.deleted_at IS NULL FOR UPDATE),
+    WITH locked AS MATERIALIZED (SELECT v.id, v.stage, v.deleted_at FROM vehicles v
+                     WHERE v.id = p_vehicle AND v.organization_id = p_org FOR UPDATE),
+    v AS (SELECT locked.id, locked.stage FROM locked WHERE locked.deleted_at IS NULL),
     d AS (SELECT link_delivery_expiry(o.link_expiry_days_after_delivery) AS expires_at
             FROM v JOIN organizations o ON o.id = p_org
            WHERE NOT p_expires_given AND v.stage = 'DELIVERED' AND o.link_expiry_days_after_delivery IS NOT NULL),
