@@ -3,8 +3,8 @@
 -- so that PostgreSQL plans each once per connection instead of on every
 -- call. The server sends every statement unnamed (no named prepared
 -- statement: it runs behind PgBouncer in transaction pooling), so a plain
--- statement is parsed and planned each time; measured in one warm session
--- with pgbench -M extended against -M prepared, planning was about half of
+-- statement is parsed and planned each time; measured with pgbench (8
+-- clients, -M extended against -M prepared), planning was about half of
 -- PostgreSQL's CPU per mutation. PL/pgSQL keeps a function's plans for the
 -- life of the connection; force_generic_plan keeps the one generic plan
 -- (each of these has a single good plan: primary keys and unique keys)
