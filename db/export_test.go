@@ -15,3 +15,11 @@ func VehicleListSQL(orgID string, first *int, after *string, f VehicleFilter) (p
 func VehicleCursor(createdAt time.Time, id string) string {
 	return encodeCursor(createdAt.UTC().Format(time.RFC3339Nano), id)
 }
+
+// StaffHotStatements are the statements every staff request (the bearer
+// token) and the seeding mutations run, by what they do.
+var StaffHotStatements = map[string]string{
+	"token owner":        sqlViewer,
+	"createVehicle":      sqlInsertVehicle,
+	"createTrackingLink": sqlCreateLink,
+}

@@ -12,9 +12,10 @@ import (
 	"importops/domain"
 )
 
-// deliveryExpiry is THE expiry after delivery: now plus the organization
-// o's linkExpiryDaysAfterDelivery (sqlExpireOnDelivery, sqlCreateLink).
-const deliveryExpiry = `now() + make_interval(days => o.link_expiry_days_after_delivery)`
+// deliveryExpiry is THE expiry after delivery of the organization o: the
+// SQL function link_delivery_expiry (migration 0010), now plus its
+// linkExpiryDaysAfterDelivery, which create_tracking_link uses too.
+const deliveryExpiry = `link_delivery_expiry(o.link_expiry_days_after_delivery)`
 
 const (
 	sqlInsertLinkEvent = `INSERT INTO tracking_link_events (link_id, kind, actor_id, changed) VALUES ($1, $2, $3, $4)`

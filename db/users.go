@@ -36,8 +36,10 @@ const (
 	sqlUserByEmail = `SELECT ` + userColumns + `, password_hash FROM users WHERE lower(email) = lower($1) AND removed_at IS NULL`
 	sqlUsersByIDs  = `SELECT ` + userColumns + ` FROM users WHERE organization_id = $1 AND id = ANY($2)`
 	sqlInsertToken = `INSERT INTO auth_tokens (token_hash, user_id) VALUES ($1, $2)`
-	sqlViewer      = `SELECT u.id, u.organization_id, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.removed_at IS NULL`
+	// The member of a live token: the function staff_token_owner
+	// (migration 0010), planned once per connection, as every staff
+	// request runs it.
+	sqlViewer      = `SELECT id, organization_id, role FROM staff_token_owner($1)`
 	sqlRevokeToken = `UPDATE auth_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`
 )
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,12 +53,10 @@ const vehicleColumns = `id, organization_id, year, make, model, vin, stock_numbe
 
 const (
 	// No row when the customer $7 is not the organization's: the check and
-	// the insert are one statement.
-	sqlInsertVehicle = `INSERT INTO vehicles (organization_id, year, make, model, vin, stock_number, customer_id,
-		stage, estimated_arrival, sale_price_amount, sale_price_currency)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-		WHERE $7::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE organization_id = $1 AND id = $7)
-		RETURNING ` + vehicleColumns
+	// the insert are one statement, the function create_vehicle
+	// (migration 0010), planned once per connection.
+	sqlInsertVehicle = `SELECT ` + vehicleColumns + `
+		FROM create_vehicle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	sqlVehicle = `SELECT ` + vehicleColumns + ` FROM vehicles
 		WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL`
 	sqlVehicleForUpdate = sqlVehicle + ` FOR UPDATE`
@@ -400,11 +399,32 @@ type VehiclePage struct {
 // reads only itself). Search matches make, model, title, VIN, stock number
 // and customer name as a part, except that a search that is exactly a VIN
 // or stock number lists only the vehicles it names.
-func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter, withCount bool) (*VehiclePage, error) {
+//
+// The count is read on a connection of its own while the page is read and
+// then while alongside (when not nil) runs with the page, before
+// TotalCount is set: the caller's reads of what the page needs (its
+// loaders) take the time of the count, the one read that grows with the
+// organization, instead of adding to it. The page and the count were
+// never one snapshot (two statements, each its own transaction).
+func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter, withCount bool,
+	alongside func(*VehiclePage)) (*VehiclePage, error) {
 	q, err := vehicleListQuery(orgID, first, after, f)
 	if err != nil {
 		return nil, err
 	}
+	var (
+		counted  sync.WaitGroup
+		total    int
+		countErr error
+	)
+	if withCount {
+		counted.Go(func() {
+			if err := s.db.GetContext(ctx, &total, q.count, q.countArgs...); err != nil {
+				countErr = fmt.Errorf("count vehicles: %w", err)
+			}
+		})
+	}
+	defer counted.Wait() // never leave the count running
 	var rows []vehicleRow
 	if err := s.db.SelectContext(ctx, &rows, q.page, q.pageArgs...); err != nil {
 		return nil, fmt.Errorf("list vehicles: %w", err)
@@ -413,15 +433,18 @@ func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *s
 	if page.HasNextPage {
 		rows = rows[:q.size]
 	}
-	if withCount {
-		if err := s.db.GetContext(ctx, &page.TotalCount, q.count, q.countArgs...); err != nil {
-			return nil, fmt.Errorf("count vehicles: %w", err)
-		}
-	}
 	for _, r := range rows {
 		page.Vehicles = append(page.Vehicles, r.toDomain())
 		page.Cursors = append(page.Cursors, encodeCursor(r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID))
 	}
+	if alongside != nil {
+		alongside(page)
+	}
+	counted.Wait()
+	if countErr != nil {
+		return nil, countErr
+	}
+	page.TotalCount = total
 	return page, nil
 }
 

@@ -280,7 +280,7 @@ func TestVehicleListAt20000(t *testing.T) {
 	ctx := context.Background()
 	list := func(t *testing.T, org string, after *string, f db.VehicleFilter, withCount bool) *db.VehiclePage {
 		t.Helper()
-		p, err := store.Vehicles(ctx, org, ptr(50), after, f, withCount)
+		p, err := store.Vehicles(ctx, org, ptr(50), after, f, withCount, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

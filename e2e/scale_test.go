@@ -44,9 +44,9 @@ func TestStatementsPerMutation(t *testing.T) {
 	// inside it). Each nested object the answer asks for (customer,
 	// trackingLink, ...) adds one statement, through its loader.
 	const wantVehicle = 2
-	// The token, then one statement that locks the vehicle, inserts the
-	// link and notifies the replicas' caches (picked photos add a
-	// transaction: BEGIN, the lock, their check, their insert, COMMIT).
+	// The token, then one statement that locks the vehicle and inserts
+	// the link and its event (picked photos add a transaction: BEGIN, the
+	// lock, their check, their insert, COMMIT).
 	const wantLink = 2
 	first, firstLink := seedOne(0)
 	for i := 1; i < 30; i++ {

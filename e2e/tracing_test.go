@@ -142,7 +142,10 @@ func checkRequestTree(t *testing.T, spans []sdktrace.ReadOnlySpan, name, route, 
 		}
 		sql++
 		wantAttr(t, s, "db.system.name", "postgresql")
-		if !hasAttr(s, "db.query.text") && s.Name() != "sql.conn.begin_tx" && !strings.HasPrefix(s.Name(), "sql.tx.") {
+		// Beginning, ending and opening connections (the pool grows when
+		// a request reads on two at once) are not statements.
+		if !hasAttr(s, "db.query.text") && s.Name() != "sql.conn.begin_tx" && s.Name() != "sql.connector.connect" &&
+			!strings.HasPrefix(s.Name(), "sql.tx.") {
 			t.Errorf("SQL span %q has no db.query.text", s.Name())
 		}
 		// Staff reads run inside the operation; the public lookup is a

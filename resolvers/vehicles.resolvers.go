@@ -180,14 +180,16 @@ func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string,
 	}
 	// Counting reads every vehicle of the list: only when asked for.
 	withCount := selects(ctx, "VehicleConnection", "totalCount")
-	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search}, withCount)
-	if err != nil {
-		return nil, err
-	}
+	var prime func(*db.VehiclePage)
 	if l := loaders.From(ctx); l != nil {
 		// A fixed number of statements for the nested objects of the
-		// whole page, however long it is.
-		l.PrimeVehicles(ctx, page.Vehicles, listedVehicleFields(ctx))
+		// whole page, however long it is, read while it is counted.
+		fields := listedVehicleFields(ctx)
+		prime = func(p *db.VehiclePage) { l.PrimeVehicles(ctx, p.Vehicles, fields) }
+	}
+	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search}, withCount, prime)
+	if err != nil {
+		return nil, err
 	}
 	conn := &model.VehicleConnection{Edges: []model.VehicleEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
 	for i, veh := range page.Vehicles {

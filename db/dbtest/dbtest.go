@@ -147,3 +147,54 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Fresh gives t a migrated database of its own, never analyzed and with
+// autovacuum off on every table (so none is until the test says so),
+// dropped when t ends: for tests of what PostgreSQL plans before it has
+// statistics. It is slower than the package's database (a migration per
+// call).
+func Fresh(t testing.TB) *sqlx.DB {
+	t.Helper()
+	ctx := context.Background()
+	adminURL := os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		adminURL = DefaultURL
+	}
+	admin, err := sqlx.Open("postgres", adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("%sfresh_%d_%s", namePrefix, time.Now().Unix(), randomSuffix())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		admin, err := sqlx.Open("postgres", adminURL)
+		if err == nil {
+			_, err = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+			admin.Close()
+		}
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	conn, err := db.Open(ctx, withDatabase(adminURL, name), db.PoolConfig{MaxOpen: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := db.Migrate(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	if err := conn.SelectContext(ctx, &tables, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+tb+" SET (autovacuum_enabled = false)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn
+}
