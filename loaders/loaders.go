@@ -160,6 +160,32 @@ func grouped[V any](fetch func(context.Context, []string) (map[string]V, error))
 	}, dataloader.WithWait[string, V](wait), dataloader.WithBatchCapacity[string, V](maxBatch))
 }
 
+// Each loads keys from l in one batch and answers them in key order, an
+// error for a key in errs[i] (errs is nil when none failed), as LoadMany
+// does. LoadMany starts a goroutine per key, and another to gather them;
+// Each asks for every key before waiting on any, so the keys not yet
+// cached still share one batch, and a cached (primed) key answers at
+// once, with no goroutine at all.
+func Each[V any](ctx context.Context, l *dataloader.Loader[string, V], keys []string) ([]V, []error) {
+	thunks := make([]dataloader.Thunk[V], len(keys))
+	for i, k := range keys {
+		thunks[i] = l.Load(ctx, k)
+	}
+	vals := make([]V, len(keys))
+	var errs []error
+	for i, th := range thunks {
+		v, err := th()
+		vals[i] = v
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(keys))
+			}
+			errs[i] = err
+		}
+	}
+	return vals, errs
+}
+
 // VehicleFields names the nested objects a list of vehicles will resolve.
 type VehicleFields struct {
 	Customer, HeroPhoto, Photos, Notes, NoteAuthors, Costs, Payments bool

@@ -2,6 +2,7 @@ package loaders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -145,5 +146,39 @@ func TestPrimeVehiclesReadsEachKindOnce(t *testing.T) {
 				t.Fatalf("n=%d: %s read %d times after the fields resolved, want 1", n, kind, c)
 			}
 		}
+	}
+}
+
+// Each answers like LoadMany: every key in order, the keys not cached in
+// one read, a primed key without reading, and an error on its own key.
+func TestEachAnswersEveryKeyInOneBatch(t *testing.T) {
+	f := &fakes{calls: map[string]int{}}
+	l := newLoaders(f.fetchers())
+	ctx := context.Background()
+	l.Photo.Prime(ctx, "primed", &domain.Photo{ID: "primed"})
+	keys := []string{"p1", "primed", "p2", "p1"}
+	got, errs := Each(ctx, l.Photo, keys)
+	if len(got) != len(keys) || errs != nil {
+		t.Fatalf("got %d results (%v) for %d keys", len(got), errs, len(keys))
+	}
+	for i, k := range keys {
+		if got[i] == nil || got[i].ID != k {
+			t.Fatalf("key %d (%s) answered %+v", i, k, got[i])
+		}
+	}
+	if f.calls["photos"] != 1 {
+		t.Fatalf("photos read %d times, want 1", f.calls["photos"])
+	}
+	if got, errs := Each(ctx, l.Photo, []string{"primed"}); len(got) != 1 || errs != nil || f.calls["photos"] != 1 {
+		t.Fatalf("a primed key: %v, %v after %d reads, want it without reading", got, errs, f.calls["photos"])
+	}
+
+	fs := f.fetchers()
+	fs.photos = func(context.Context, []string) ([]*domain.Photo, error) { return nil, errors.New("down") }
+	l = newLoaders(fs)
+	l.Photo.Prime(ctx, "primed", &domain.Photo{ID: "primed"})
+	got, errs = Each(ctx, l.Photo, []string{"primed", "p1"})
+	if len(errs) != 2 || errs[0] != nil || errs[1] == nil || got[0] == nil {
+		t.Fatalf("a failed read: %v, %v; want the error on p1 alone", got, errs)
 	}
 }

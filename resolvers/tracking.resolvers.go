@@ -11,6 +11,7 @@ import (
 	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
+	"importops/loaders"
 	"importops/tracking"
 )
 
@@ -61,7 +62,7 @@ func (r *trackingLinkResolver) Photos(ctx context.Context, obj *domain.TrackingL
 	if err != nil {
 		return nil, err
 	}
-	photos, errs := l.Photo.LoadMany(ctx, obj.PhotoIDs)()
+	photos, errs := loaders.Each(ctx, l.Photo, obj.PhotoIDs)
 	out := make([]domain.Photo, 0, len(photos))
 	for i, p := range photos {
 		if len(errs) > i && errs[i] != nil {
