@@ -50,15 +50,17 @@ func (r linkRow) toDomain() *domain.TrackingLink {
 	}
 }
 
-const linkColumns = `l.id, l.organization_id, l.vehicle_id, l.slug, l.show_photo, l.show_estimated_arrival,
+// linkRowColumns are a link's own columns; linkColumns and newLinkColumns
+// add whether its vehicle was deleted.
+const linkRowColumns = `l.id, l.organization_id, l.vehicle_id, l.slug, l.show_photo, l.show_estimated_arrival,
 	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at,
-	l.open_count, l.first_opened_at, l.last_opened_at,
+	l.open_count, l.first_opened_at, l.last_opened_at`
+
+const linkColumns = linkRowColumns + `,
 	(SELECT v.deleted_at FROM vehicles v WHERE v.id = l.vehicle_id) AS vehicle_deleted_at`
 
 // newLinkColumns are linkColumns of a link just created on a live vehicle.
-const newLinkColumns = `l.id, l.organization_id, l.vehicle_id, l.slug, l.show_photo, l.show_estimated_arrival,
-	l.show_progress, l.show_customer_notes, l.expires_at, l.created_by, l.created_at, l.updated_at, l.ended_at,
-	l.open_count, l.first_opened_at, l.last_opened_at, NULL::timestamptz AS vehicle_deleted_at`
+const newLinkColumns = linkRowColumns + `, NULL::timestamptz AS vehicle_deleted_at`
 
 const (
 	sqlInsertLink = `INSERT INTO tracking_links AS l (organization_id, vehicle_id, slug, show_photo,

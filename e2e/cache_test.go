@@ -119,10 +119,9 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 	const within = caFresh
 
 	type write struct {
-		name   string
-		do     func(t *testing.T, f apptest.Fleet, vehicleID string)
-		fresh  func(v *caView) bool
-		vIndex int
+		name  string
+		do    func(t *testing.T, f apptest.Fleet, vehicleID string)
+		fresh func(v *caView) bool
 	}
 	fleet := a.SeedFleet(t, "Replicated Imports", 12)
 	tok := fleet.Org.Token

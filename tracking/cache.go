@@ -108,18 +108,6 @@ func (c *cache) get(slug string) (l *db.PublicLink, ok bool) {
 	return l, ok
 }
 
-// holds reports whether the cache is on and holds l itself for slug.
-// Like get, it makes slug the most recently used.
-func (c *cache) holds(slug string, l *db.PublicLink) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.on {
-		return false
-	}
-	cur, ok := c.lru.Get(slug)
-	return ok && cur.link == l
-}
-
 // answer is the link cached for slug and the answer kept on it for key.
 // Like get, it makes slug the most recently used; it counts nothing.
 func (c *cache) answer(slug string, key []byte) (*db.PublicLink, *Answer, bool) {
