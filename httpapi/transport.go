@@ -93,7 +93,7 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	writeResult(w, r, http.StatusOK, responses(ctx))
+	writeResponse(w, r, responses(ctx))
 }
 
 // The GraphQL-over-HTTP media types.
@@ -156,6 +156,50 @@ func writeResult(w http.ResponseWriter, r *http.Request, status int, v any) {
 	setRetryAfter(w, r)
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// writeResponse sends an executed operation's answer. Its data is JSON
+// already, written by gqlgen's marshalers: it goes out as it is, where
+// json.Marshal would parse it again to compact and escape it (a tenth of
+// the CPU and allocations of a long list). An incremental (@defer) part
+// has more keys; json.Marshal writes those.
+func writeResponse(w http.ResponseWriter, r *http.Request, resp *graphql.Response) {
+	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
+		writeResult(w, r, http.StatusOK, resp)
+		return
+	}
+	var errs, exts []byte
+	var err error
+	if len(resp.Errors) > 0 {
+		if errs, err = stdjson.Marshal(resp.Errors); err != nil {
+			panic(fmt.Errorf("marshal GraphQL errors: %w", err))
+		}
+	}
+	if len(resp.Extensions) > 0 {
+		if exts, err = stdjson.Marshal(resp.Extensions); err != nil {
+			panic(fmt.Errorf("marshal GraphQL extensions: %w", err))
+		}
+	}
+	setRetryAfter(w, r)
+	w.WriteHeader(http.StatusOK)
+	// The keys in json.Marshal's order of graphql.Response's fields.
+	if errs != nil {
+		io.WriteString(w, `{"errors":`)
+		w.Write(errs)
+		io.WriteString(w, `,"data":`)
+	} else {
+		io.WriteString(w, `{"data":`)
+	}
+	if resp.Data == nil {
+		io.WriteString(w, "null")
+	} else {
+		w.Write(resp.Data)
+	}
+	if exts != nil {
+		io.WriteString(w, `,"extensions":`)
+		w.Write(exts)
+	}
+	io.WriteString(w, "}")
 }
 
 func setRetryAfter(w http.ResponseWriter, r *http.Request) {
