@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -391,7 +390,20 @@ type VehiclePage struct {
 	Vehicles    []*domain.Vehicle
 	Cursors     []string
 	HasNextPage bool
-	TotalCount  int // counted only when asked for
+
+	counted  chan struct{} // closed when total and countErr are set; nil: not counted
+	total    int
+	countErr error
+}
+
+// TotalCount waits for the count of the whole filtered list, which
+// Vehicles started only when asked withCount (0 otherwise).
+func (p *VehiclePage) TotalCount() (int, error) {
+	if p.counted == nil {
+		return 0, nil
+	}
+	<-p.counted
+	return p.total, p.countErr
 }
 
 // Vehicles lists the organization's vehicles, newest first, and counts the
@@ -400,36 +412,36 @@ type VehiclePage struct {
 // and customer name as a part, except that a search that is exactly a VIN
 // or stock number lists only the vehicles it names.
 //
-// The count is read on a connection of its own while the page is read and
-// then while alongside (when not nil) runs with the page, before
-// TotalCount is set: the caller's reads of what the page needs (its
-// loaders) take the time of the count, the one read that grows with the
-// organization, instead of adding to it. The page and the count were
-// never one snapshot (two statements, each its own transaction).
+// The count is read on a connection of its own, from before the page is
+// read until the caller asks the page's TotalCount: alongside (when not
+// nil) runs with the page, and whatever the caller does with the page
+// before asking (writing its answer) takes the time of the count, the one
+// read that grows with the organization, instead of adding to it. The
+// page and the count were never one snapshot (two statements, each its
+// own transaction). When the page cannot be read, Vehicles waits for the
+// count before it returns, so no read outlives a failed call.
 func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *string, f VehicleFilter, withCount bool,
 	alongside func(*VehiclePage)) (*VehiclePage, error) {
 	q, err := vehicleListQuery(orgID, first, after, f)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		counted  sync.WaitGroup
-		total    int
-		countErr error
-	)
+	page := &VehiclePage{}
 	if withCount {
-		counted.Go(func() {
-			if err := s.db.GetContext(ctx, &total, q.count, q.countArgs...); err != nil {
-				countErr = fmt.Errorf("count vehicles: %w", err)
+		page.counted = make(chan struct{})
+		go func() {
+			defer close(page.counted)
+			if err := s.db.GetContext(ctx, &page.total, q.count, q.countArgs...); err != nil {
+				page.countErr = fmt.Errorf("count vehicles: %w", err)
 			}
-		})
+		}()
 	}
-	defer counted.Wait() // never leave the count running
 	var rows []vehicleRow
 	if err := s.db.SelectContext(ctx, &rows, q.page, q.pageArgs...); err != nil {
+		page.TotalCount() // never leave the count running
 		return nil, fmt.Errorf("list vehicles: %w", err)
 	}
-	page := &VehiclePage{HasNextPage: len(rows) > q.size}
+	page.HasNextPage = len(rows) > q.size
 	if page.HasNextPage {
 		rows = rows[:q.size]
 	}
@@ -440,11 +452,6 @@ func (s *Store) Vehicles(ctx context.Context, orgID string, first *int, after *s
 	if alongside != nil {
 		alongside(page)
 	}
-	counted.Wait()
-	if countErr != nil {
-		return nil, countErr
-	}
-	page.TotalCount = total
 	return page, nil
 }
 

@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	TrackingLink() TrackingLinkResolver
 	Vehicle() VehicleResolver
+	VehicleConnection() VehicleConnectionResolver
 }
 
 type DirectiveRoot struct {

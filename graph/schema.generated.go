@@ -5,8 +5,10 @@ package graph
 import (
 	"context"
 	"errors"
+	"importops/db"
 	"importops/domain"
 	"importops/graph/model"
+	"importops/loaders"
 	"importops/tracking"
 	"math"
 	"strconv"
@@ -35,14 +37,14 @@ type MutationResolver interface {
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error)
 	CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*domain.TrackingLink, error)
 	UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*domain.TrackingLink, error)
-	RevokeTrackingLink(ctx context.Context, vehicleID string) (*domain.Vehicle, error)
+	RevokeTrackingLink(ctx context.Context, vehicleID string) (*loaders.Vehicle, error)
 	RegenerateTrackingLink(ctx context.Context, vehicleID string) (*domain.TrackingLink, error)
-	CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*domain.Vehicle, error)
-	UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*domain.Vehicle, error)
+	CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*loaders.Vehicle, error)
+	UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*loaders.Vehicle, error)
 	DeleteVehicle(ctx context.Context, id string) (string, error)
 	UploadVehiclePhoto(ctx context.Context, vehicleID string, file graphql.Upload, caption *string) (*domain.Photo, error)
 	DeleteVehiclePhoto(ctx context.Context, id string) (string, error)
-	SetHeroPhoto(ctx context.Context, vehicleID string, photoID *string) (*domain.Vehicle, error)
+	SetHeroPhoto(ctx context.Context, vehicleID string, photoID *string) (*loaders.Vehicle, error)
 	AddNote(ctx context.Context, vehicleID string, body string, scope domain.NoteScope) (*domain.Note, error)
 	UpdateNote(ctx context.Context, id string, body *string, scope *domain.NoteScope) (*domain.Note, error)
 	DeleteNote(ctx context.Context, id string) (string, error)
@@ -60,8 +62,8 @@ type QueryResolver interface {
 	PublicTracking(ctx context.Context, slug string) (*tracking.View, error)
 	Users(ctx context.Context) ([]domain.User, error)
 	PendingInvites(ctx context.Context) ([]domain.Invite, error)
-	Vehicle(ctx context.Context, id string) (*domain.Vehicle, error)
-	Vehicles(ctx context.Context, first *int, after *string, stage *domain.Stage, search *string) (*model.VehicleConnection, error)
+	Vehicle(ctx context.Context, id string) (*loaders.Vehicle, error)
+	Vehicles(ctx context.Context, first *int, after *string, stage *domain.Stage, search *string) (*db.VehiclePage, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1393,8 +1395,8 @@ func (ec *executionContext) _Mutation_revokeTrackingLink(ctx context.Context, fi
 			return ec.Resolvers.Mutation().RevokeTrackingLink(ctx, fc.Args["vehicleId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1481,8 +1483,8 @@ func (ec *executionContext) _Mutation_createVehicle(ctx context.Context, field g
 			return ec.Resolvers.Mutation().CreateVehicle(ctx, fc.Args["input"].(model.CreateVehicleInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1525,8 +1527,8 @@ func (ec *executionContext) _Mutation_updateVehicle(ctx context.Context, field g
 			return ec.Resolvers.Mutation().UpdateVehicle(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateVehicleInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1701,8 +1703,8 @@ func (ec *executionContext) _Mutation_setHeroPhoto(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().SetHeroPhoto(ctx, fc.Args["vehicleId"].(string), fc.Args["photoId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2490,8 +2492,8 @@ func (ec *executionContext) _Query_vehicle(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Vehicle(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalOVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalOVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2534,8 +2536,8 @@ func (ec *executionContext) _Query_vehicles(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().Vehicles(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["stage"].(*domain.Stage), fc.Args["search"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.VehicleConnection) graphql.Marshaler {
-			return ec.marshalNVehicleConnection2ᚖimportopsᚋgraphᚋmodelᚐVehicleConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *db.VehiclePage) graphql.Marshaler {
+			return ec.marshalNVehicleConnection2ᚖimportopsᚋdbᚐVehiclePage(ctx, selections, v)
 		},
 		true,
 		true,

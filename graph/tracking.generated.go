@@ -6,6 +6,7 @@ import (
 	"context"
 	"importops/domain"
 	"importops/graph/model"
+	"importops/loaders"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -25,7 +26,7 @@ type TrackingLinkResolver interface {
 	CreatedBy(ctx context.Context, obj *domain.TrackingLink) (*domain.User, error)
 	State(ctx context.Context, obj *domain.TrackingLink) (domain.LinkState, error)
 
-	Vehicle(ctx context.Context, obj *domain.TrackingLink) (*domain.Vehicle, error)
+	Vehicle(ctx context.Context, obj *domain.TrackingLink) (*loaders.Vehicle, error)
 	Events(ctx context.Context, obj *domain.TrackingLink) ([]domain.LinkEvent, error)
 
 	ShareMessage(ctx context.Context, obj *domain.TrackingLink) (string, error)
@@ -392,8 +393,8 @@ func (ec *executionContext) _TrackingLink_vehicle(ctx context.Context, field gra
 			return ec.Resolvers.TrackingLink().Vehicle(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalOVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalOVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		false,

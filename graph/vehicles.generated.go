@@ -5,8 +5,10 @@ package graph
 import (
 	"context"
 	"errors"
+	"importops/db"
 	"importops/domain"
 	"importops/graph/model"
+	"importops/loaders"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -25,17 +27,12 @@ type PhotoResolver interface {
 	URL(ctx context.Context, obj *domain.Photo) (string, error)
 }
 type VehicleResolver interface {
-	Customer(ctx context.Context, obj *domain.Vehicle) (*domain.Customer, error)
-
-	HeroPhoto(ctx context.Context, obj *domain.Vehicle) (*domain.Photo, error)
-	Photos(ctx context.Context, obj *domain.Vehicle) ([]domain.Photo, error)
-	Notes(ctx context.Context, obj *domain.Vehicle, scope *domain.NoteScope) ([]domain.Note, error)
-	Costs(ctx context.Context, obj *domain.Vehicle) ([]domain.CostItem, error)
-
-	Payments(ctx context.Context, obj *domain.Vehicle) ([]domain.Payment, error)
-	TrackingLink(ctx context.Context, obj *domain.Vehicle) (*domain.TrackingLink, error)
-
-	TrackingLinkHistory(ctx context.Context, obj *domain.Vehicle) ([]domain.TrackingLink, error)
+	TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]domain.TrackingLink, error)
+}
+type VehicleConnectionResolver interface {
+	Edges(ctx context.Context, obj *db.VehiclePage) ([]model.VehicleEdge, error)
+	PageInfo(ctx context.Context, obj *db.VehiclePage) (*model.PageInfo, error)
+	TotalCount(ctx context.Context, obj *db.VehiclePage) (int, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -547,7 +544,7 @@ func (ec *executionContext) fieldContext_Photo_createdAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Photo", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Vehicle_id(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_id(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -570,7 +567,7 @@ func (ec *executionContext) fieldContext_Vehicle_id(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Vehicle_year(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_year(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -593,7 +590,7 @@ func (ec *executionContext) fieldContext_Vehicle_year(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Vehicle_make(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_make(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -616,7 +613,7 @@ func (ec *executionContext) fieldContext_Vehicle_make(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "String")
 }
 
-func (ec *executionContext) _Vehicle_model(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_model(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -639,7 +636,7 @@ func (ec *executionContext) fieldContext_Vehicle_model(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "String")
 }
 
-func (ec *executionContext) _Vehicle_title(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_title(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -662,7 +659,7 @@ func (ec *executionContext) fieldContext_Vehicle_title(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Vehicle", field, true, false, "String")
 }
 
-func (ec *executionContext) _Vehicle_vin(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_vin(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -698,7 +695,7 @@ func (ec *executionContext) fieldContext_Vehicle_vin(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "String")
 }
 
-func (ec *executionContext) _Vehicle_stockNumber(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_stockNumber(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -734,7 +731,7 @@ func (ec *executionContext) fieldContext_Vehicle_stockNumber(_ context.Context, 
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "String")
 }
 
-func (ec *executionContext) _Vehicle_customer(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_customer(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -743,7 +740,7 @@ func (ec *executionContext) _Vehicle_customer(ctx context.Context, field graphql
 			return ec.fieldContext_Vehicle_customer(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().Customer(ctx, obj)
+			return obj.Customer()
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -771,7 +768,7 @@ func (ec *executionContext) fieldContext_Vehicle_customer(_ context.Context, fie
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Customer(ctx, field)
 		},
@@ -779,7 +776,7 @@ func (ec *executionContext) fieldContext_Vehicle_customer(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_stage(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_stage(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -802,7 +799,7 @@ func (ec *executionContext) fieldContext_Vehicle_stage(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "Stage")
 }
 
-func (ec *executionContext) _Vehicle_estimatedArrival(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_estimatedArrival(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -825,7 +822,7 @@ func (ec *executionContext) fieldContext_Vehicle_estimatedArrival(_ context.Cont
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Vehicle_heroPhoto(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_heroPhoto(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -834,7 +831,7 @@ func (ec *executionContext) _Vehicle_heroPhoto(ctx context.Context, field graphq
 			return ec.fieldContext_Vehicle_heroPhoto(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().HeroPhoto(ctx, obj)
+			return obj.HeroPhoto()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *domain.Photo) graphql.Marshaler {
@@ -849,7 +846,7 @@ func (ec *executionContext) fieldContext_Vehicle_heroPhoto(_ context.Context, fi
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Photo(ctx, field)
 		},
@@ -857,7 +854,7 @@ func (ec *executionContext) fieldContext_Vehicle_heroPhoto(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_photos(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_photos(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -866,7 +863,7 @@ func (ec *executionContext) _Vehicle_photos(ctx context.Context, field graphql.C
 			return ec.fieldContext_Vehicle_photos(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().Photos(ctx, obj)
+			return obj.Photos()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []domain.Photo) graphql.Marshaler {
@@ -881,7 +878,7 @@ func (ec *executionContext) fieldContext_Vehicle_photos(_ context.Context, field
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Photo(ctx, field)
 		},
@@ -889,7 +886,7 @@ func (ec *executionContext) fieldContext_Vehicle_photos(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_notes(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_notes(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -899,7 +896,7 @@ func (ec *executionContext) _Vehicle_notes(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Vehicle().Notes(ctx, obj, fc.Args["scope"].(*domain.NoteScope))
+			return obj.Notes(fc.Args["scope"].(*domain.NoteScope))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -927,7 +924,7 @@ func (ec *executionContext) fieldContext_Vehicle_notes(ctx context.Context, fiel
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Note(ctx, field)
 		},
@@ -946,7 +943,7 @@ func (ec *executionContext) fieldContext_Vehicle_notes(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_costs(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_costs(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -955,7 +952,7 @@ func (ec *executionContext) _Vehicle_costs(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Vehicle_costs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().Costs(ctx, obj)
+			return obj.Costs()
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -983,7 +980,7 @@ func (ec *executionContext) fieldContext_Vehicle_costs(_ context.Context, field 
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CostItem(ctx, field)
 		},
@@ -991,7 +988,7 @@ func (ec *executionContext) fieldContext_Vehicle_costs(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_agreedSalePrice(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_agreedSalePrice(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1036,7 +1033,7 @@ func (ec *executionContext) fieldContext_Vehicle_agreedSalePrice(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_payments(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_payments(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1045,7 +1042,7 @@ func (ec *executionContext) _Vehicle_payments(ctx context.Context, field graphql
 			return ec.fieldContext_Vehicle_payments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().Payments(ctx, obj)
+			return obj.Payments()
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -1073,7 +1070,7 @@ func (ec *executionContext) fieldContext_Vehicle_payments(_ context.Context, fie
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payment(ctx, field)
 		},
@@ -1081,7 +1078,7 @@ func (ec *executionContext) fieldContext_Vehicle_payments(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_trackingLink(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_trackingLink(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1090,7 +1087,7 @@ func (ec *executionContext) _Vehicle_trackingLink(ctx context.Context, field gra
 			return ec.fieldContext_Vehicle_trackingLink(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Vehicle().TrackingLink(ctx, obj)
+			return obj.TrackingLink()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
@@ -1105,7 +1102,7 @@ func (ec *executionContext) fieldContext_Vehicle_trackingLink(_ context.Context,
 		Object:     "Vehicle",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TrackingLink(ctx, field)
 		},
@@ -1113,7 +1110,7 @@ func (ec *executionContext) fieldContext_Vehicle_trackingLink(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Vehicle_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_createdAt(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1136,7 +1133,7 @@ func (ec *executionContext) fieldContext_Vehicle_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Vehicle", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Vehicle_trackingLinkHistory(ctx context.Context, field graphql.CollectedField, obj *domain.Vehicle) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vehicle_trackingLinkHistory(ctx context.Context, field graphql.CollectedField, obj *loaders.Vehicle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1181,7 +1178,7 @@ func (ec *executionContext) fieldContext_Vehicle_trackingLinkHistory(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _VehicleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VehicleConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _VehicleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *db.VehiclePage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1190,7 +1187,7 @@ func (ec *executionContext) _VehicleConnection_edges(ctx context.Context, field 
 			return ec.fieldContext_VehicleConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return ec.Resolvers.VehicleConnection().Edges(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.VehicleEdge) graphql.Marshaler {
@@ -1204,8 +1201,8 @@ func (ec *executionContext) fieldContext_VehicleConnection_edges(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "VehicleConnection",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_VehicleEdge(ctx, field)
 		},
@@ -1213,7 +1210,7 @@ func (ec *executionContext) fieldContext_VehicleConnection_edges(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _VehicleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VehicleConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _VehicleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *db.VehiclePage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1222,7 +1219,7 @@ func (ec *executionContext) _VehicleConnection_pageInfo(ctx context.Context, fie
 			return ec.fieldContext_VehicleConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return ec.Resolvers.VehicleConnection().PageInfo(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -1236,8 +1233,8 @@ func (ec *executionContext) fieldContext_VehicleConnection_pageInfo(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "VehicleConnection",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
@@ -1245,7 +1242,7 @@ func (ec *executionContext) fieldContext_VehicleConnection_pageInfo(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _VehicleConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VehicleConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _VehicleConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *db.VehiclePage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1254,7 +1251,7 @@ func (ec *executionContext) _VehicleConnection_totalCount(ctx context.Context, f
 			return ec.fieldContext_VehicleConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.VehicleConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -1265,7 +1262,7 @@ func (ec *executionContext) _VehicleConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_VehicleConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("VehicleConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("VehicleConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _VehicleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VehicleEdge) (ret graphql.Marshaler) {
@@ -1303,8 +1300,8 @@ func (ec *executionContext) _VehicleEdge_node(ctx context.Context, field graphql
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
-			return ec.marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
+			return ec.marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1863,7 +1860,7 @@ func (ec *executionContext) _Photo(ctx context.Context, sel ast.SelectionSet, ob
 
 var vehicleImplementors = []string{"Vehicle"}
 
-func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, obj *domain.Vehicle) graphql.Marshaler {
+func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, obj *loaders.Vehicle) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vehicleImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -1908,11 +1905,10 @@ func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customer":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_customer(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_customer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stage":
 			out.Values[i] = ec._Vehicle_stage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1924,46 +1920,40 @@ func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "heroPhoto":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_heroPhoto(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_heroPhoto(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "photos":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_photos(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_photos(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "notes":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_notes(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_notes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "costs":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_costs(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_costs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "agreedSalePrice":
 			out.Values[i] = ec._Vehicle_agreedSalePrice(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payments":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_payments(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_payments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "trackingLink":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Vehicle_trackingLink(ctx, field, obj)
-				})
+			out.Values[i] = ec._Vehicle_trackingLink(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Vehicle_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1994,7 +1984,7 @@ func (ec *executionContext) _Vehicle(ctx context.Context, sel ast.SelectionSet, 
 
 var vehicleConnectionImplementors = []string{"VehicleConnection"}
 
-func (ec *executionContext) _VehicleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VehicleConnection) graphql.Marshaler {
+func (ec *executionContext) _VehicleConnection(ctx context.Context, sel ast.SelectionSet, obj *db.VehiclePage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vehicleConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -2004,20 +1994,23 @@ func (ec *executionContext) _VehicleConnection(ctx context.Context, sel ast.Sele
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("VehicleConnection")
 		case "edges":
-			out.Values[i] = ec._VehicleConnection_edges(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VehicleConnection_edges(ctx, field, obj)
+				})
 		case "pageInfo":
-			out.Values[i] = ec._VehicleConnection_pageInfo(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VehicleConnection_pageInfo(ctx, field, obj)
+				})
 		case "totalCount":
-			out.Values[i] = ec._VehicleConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VehicleConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2229,7 +2222,7 @@ func (ec *executionContext) unmarshalNUpdateVehicleInput2importopsᚋgraphᚋmod
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx context.Context, sel ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
+func (ec *executionContext) marshalNVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx context.Context, sel ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Vehicle!")
 		return graphql.Null
@@ -2237,7 +2230,7 @@ func (ec *executionContext) marshalNVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx 
 	return ec._Vehicle(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNVehicleConnection2ᚖimportopsᚋgraphᚋmodelᚐVehicleConnection(ctx context.Context, sel ast.SelectionSet, v *model.VehicleConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNVehicleConnection2ᚖimportopsᚋdbᚐVehiclePage(ctx context.Context, sel ast.SelectionSet, v *db.VehiclePage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "VehicleConnection!")
 		return graphql.Null
@@ -2304,7 +2297,7 @@ func (ec *executionContext) marshalOStage2ᚖimportopsᚋdomainᚐStage(ctx cont
 	return v
 }
 
-func (ec *executionContext) marshalOVehicle2ᚖimportopsᚋdomainᚐVehicle(ctx context.Context, sel ast.SelectionSet, v *domain.Vehicle) graphql.Marshaler {
+func (ec *executionContext) marshalOVehicle2ᚖimportopsᚋloadersᚐVehicle(ctx context.Context, sel ast.SelectionSet, v *loaders.Vehicle) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -10,6 +10,7 @@ import (
 	"importops/db"
 	"importops/domain"
 	"importops/graph/model"
+	"importops/loaders"
 	"importops/media"
 	"importops/tracking"
 	"time"
@@ -87,12 +88,12 @@ func (r *trackingLinkResolver) State(ctx context.Context, obj *domain.TrackingLi
 }
 
 // Vehicle is the resolver for the vehicle field.
-func (r *trackingLinkResolver) Vehicle(ctx context.Context, obj *domain.TrackingLink) (*domain.Vehicle, error) {
+func (r *trackingLinkResolver) Vehicle(ctx context.Context, obj *domain.TrackingLink) (*loaders.Vehicle, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return l.Vehicle.Load(ctx, obj.VehicleID)()
+	return bindVehicle(ctx)(l.Vehicle.Load(ctx, obj.VehicleID)())
 }
 
 // Events is the resolver for the events field.
@@ -141,7 +142,7 @@ func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *domain.Tracki
 }
 
 // TrackingLinkHistory is the resolver for the trackingLinkHistory field.
-func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *domain.Vehicle) ([]domain.TrackingLink, error) {
+func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]domain.TrackingLink, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return nil, err

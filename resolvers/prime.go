@@ -4,7 +4,10 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
+	"importops/auth"
+	"importops/domain"
 	"importops/loaders"
 )
 
@@ -17,50 +20,74 @@ func listedVehicleFields(ctx context.Context) loaders.VehicleFields {
 	if fc == nil || op == nil {
 		return f
 	}
-	collect := func(sel []graphql.CollectedField, typ string, fn func(graphql.CollectedField)) {
-		for _, c := range sel {
-			for _, sub := range graphql.CollectFields(op, c.Selections, []string{typ}) {
-				fn(sub)
+	for _, edges := range graphql.CollectFields(op, fc.Field.Selections, []string{"VehicleConnection"}) {
+		if edges.Name != "edges" {
+			continue
+		}
+		for _, node := range graphql.CollectFields(op, edges.Selections, []string{"VehicleEdge"}) {
+			if node.Name == "node" {
+				f = f.Or(vehicleFields(op, node.Selections))
 			}
 		}
 	}
-	root := []graphql.CollectedField{fc.Field}
-	collect(root, "VehicleConnection", func(edges graphql.CollectedField) {
-		if edges.Name != "edges" {
-			return
-		}
-		collect([]graphql.CollectedField{edges}, "VehicleEdge", func(node graphql.CollectedField) {
-			if node.Name != "node" {
-				return
-			}
-			collect([]graphql.CollectedField{node}, "Vehicle", func(v graphql.CollectedField) {
-				switch v.Name {
-				case "customer":
-					f.Customer = true
-				case "heroPhoto":
-					f.HeroPhoto = true
-				case "photos":
-					f.Photos = true
-				case "costs":
-					f.Costs = true
-				case "payments":
-					f.Payments = true
-				case "notes":
-					f.Notes = true
-					collect([]graphql.CollectedField{v}, "Note", func(n graphql.CollectedField) {
-						f.NoteAuthors = f.NoteAuthors || n.Name == "author"
-					})
-				case "trackingLink":
-					f.TrackingLink = true
-					collect([]graphql.CollectedField{v}, "TrackingLink", func(l graphql.CollectedField) {
-						f.LinkPhotos = f.LinkPhotos || l.Name == "photos"
-						f.LinkCreatedBy = f.LinkCreatedBy || l.Name == "createdBy"
-					})
-				}
-			})
-		})
-	})
 	return f
+}
+
+// selectedVehicleFields reads from the query which nested objects the
+// vehicle that the current field answers will resolve.
+func selectedVehicleFields(ctx context.Context) loaders.VehicleFields {
+	fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
+	if fc == nil || op == nil {
+		return loaders.VehicleFields{}
+	}
+	return vehicleFields(op, fc.Field.Selections)
+}
+
+// vehicleFields reads which nested objects a selection of a Vehicle asks.
+func vehicleFields(op *graphql.OperationContext, sel ast.SelectionSet) loaders.VehicleFields {
+	var f loaders.VehicleFields
+	for _, v := range graphql.CollectFields(op, sel, []string{"Vehicle"}) {
+		switch v.Name {
+		case "customer":
+			f.Customer = true
+		case "heroPhoto":
+			f.HeroPhoto = true
+		case "photos":
+			f.Photos = true
+		case "costs":
+			f.Costs = true
+		case "payments":
+			f.Payments = true
+		case "notes":
+			f.Notes = true
+			for _, n := range graphql.CollectFields(op, v.Selections, []string{"Note"}) {
+				f.NoteAuthors = f.NoteAuthors || n.Name == "author"
+			}
+		case "trackingLink":
+			f.TrackingLink = true
+			for _, l := range graphql.CollectFields(op, v.Selections, []string{"TrackingLink"}) {
+				f.LinkPhotos = f.LinkPhotos || l.Name == "photos"
+				f.LinkCreatedBy = f.LinkCreatedBy || l.Name == "createdBy"
+			}
+		}
+	}
+	return f
+}
+
+// bindVehicle answers the vehicle of a store call, as in
+// bindVehicle(ctx)(r.store.Vehicle(…)), as the request's: the nested
+// objects the current field selects are asked for at once.
+func bindVehicle(ctx context.Context) func(*domain.Vehicle, error) (*loaders.Vehicle, error) {
+	return func(v *domain.Vehicle, err error) (*loaders.Vehicle, error) {
+		if err != nil || v == nil {
+			return nil, err
+		}
+		l := loaders.From(ctx)
+		if l == nil {
+			return nil, auth.ErrUnauthenticated
+		}
+		return l.Bind(ctx, v, selectedVehicleFields(ctx)), nil
+	}
 }
 
 // listedLinkFields reads from the query what the links of a

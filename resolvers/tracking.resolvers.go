@@ -34,12 +34,12 @@ func (r *mutationResolver) UpdateTrackingLink(ctx context.Context, vehicleID str
 }
 
 // RevokeTrackingLink is the resolver for the revokeTrackingLink field.
-func (r *mutationResolver) RevokeTrackingLink(ctx context.Context, vehicleID string) (*domain.Vehicle, error) {
+func (r *mutationResolver) RevokeTrackingLink(ctx context.Context, vehicleID string) (*loaders.Vehicle, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.RevokeTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID)
+	return bindVehicle(ctx)(r.store.RevokeTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID))
 }
 
 // RegenerateTrackingLink is the resolver for the regenerateTrackingLink field.

@@ -18,7 +18,7 @@ import (
 )
 
 // CreateVehicle is the resolver for the createVehicle field.
-func (r *mutationResolver) CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*domain.Vehicle, error) {
+func (r *mutationResolver) CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*loaders.Vehicle, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -27,25 +27,25 @@ func (r *mutationResolver) CreateVehicle(ctx context.Context, input model.Create
 	if s := input.Stage.Value(); s != nil {
 		stage = *s
 	}
-	return r.store.CreateVehicle(ctx, v.OrganizationID, db.VehicleInput{
+	return bindVehicle(ctx)(r.store.CreateVehicle(ctx, v.OrganizationID, db.VehicleInput{
 		Year: input.Year, Make: input.Make, Model: input.Model,
 		VIN: input.Vin.Value(), StockNumber: input.StockNumber.Value(), CustomerID: input.CustomerID.Value(),
 		Stage: stage, EstimatedArrival: input.EstimatedArrival.Value(), AgreedSalePrice: money(input.AgreedSalePrice.Value()),
-	})
+	}))
 }
 
 // UpdateVehicle is the resolver for the updateVehicle field.
-func (r *mutationResolver) UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*domain.Vehicle, error) {
+func (r *mutationResolver) UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*loaders.Vehicle, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.UpdateVehicle(ctx, v.OrganizationID, id, db.VehiclePatch{
+	return bindVehicle(ctx)(r.store.UpdateVehicle(ctx, v.OrganizationID, id, db.VehiclePatch{
 		Year: field(input.Year), Make: field(input.Make), Model: field(input.Model),
 		VIN: field(input.Vin), StockNumber: field(input.StockNumber), CustomerID: field(input.CustomerID),
 		Stage: field(input.Stage), EstimatedArrival: field(input.EstimatedArrival),
 		AgreedSalePrice: moneyField(input.AgreedSalePrice),
-	})
+	}))
 }
 
 // DeleteVehicle is the resolver for the deleteVehicle field.
@@ -82,12 +82,12 @@ func (r *mutationResolver) DeleteVehiclePhoto(ctx context.Context, id string) (s
 }
 
 // SetHeroPhoto is the resolver for the setHeroPhoto field.
-func (r *mutationResolver) SetHeroPhoto(ctx context.Context, vehicleID string, photoID *string) (*domain.Vehicle, error) {
+func (r *mutationResolver) SetHeroPhoto(ctx context.Context, vehicleID string, photoID *string) (*loaders.Vehicle, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.SetHeroPhoto(ctx, v.OrganizationID, vehicleID, photoID)
+	return bindVehicle(ctx)(r.store.SetHeroPhoto(ctx, v.OrganizationID, vehicleID, photoID))
 }
 
 // AddNote is the resolver for the addNote field.
@@ -160,7 +160,7 @@ func (r *photoResolver) URL(ctx context.Context, obj *domain.Photo) (string, err
 }
 
 // Vehicle is the resolver for the vehicle field.
-func (r *queryResolver) Vehicle(ctx context.Context, id string) (*domain.Vehicle, error) {
+func (r *queryResolver) Vehicle(ctx context.Context, id string) (*loaders.Vehicle, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -169,11 +169,11 @@ func (r *queryResolver) Vehicle(ctx context.Context, id string) (*domain.Vehicle
 	if domain.IsCode(err, domain.NotFound) {
 		return nil, nil
 	}
-	return veh, err
+	return bindVehicle(ctx)(veh, err)
 }
 
 // Vehicles is the resolver for the vehicles field.
-func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string, stage *domain.Stage, search *string) (*model.VehicleConnection, error) {
+func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string, stage *domain.Stage, search *string) (*db.VehiclePage, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -187,109 +187,40 @@ func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string,
 		fields := listedVehicleFields(ctx)
 		prime = func(p *db.VehiclePage) { l.PrimeVehicles(ctx, p.Vehicles, fields) }
 	}
-	page, err := r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search}, withCount, prime)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.VehicleConnection{Edges: []model.VehicleEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
-	for i, veh := range page.Vehicles {
-		conn.Edges = append(conn.Edges, model.VehicleEdge{Cursor: page.Cursors[i], Node: veh})
-	}
-	if n := len(page.Cursors); n > 0 {
-		conn.PageInfo.EndCursor = &page.Cursors[n-1]
-	}
-	return conn, nil
+	return r.store.Vehicles(ctx, v.OrganizationID, first, after, db.VehicleFilter{Stage: stage, Search: search}, withCount, prime)
 }
 
-// Customer is the resolver for the customer field.
-func (r *vehicleResolver) Customer(ctx context.Context, obj *domain.Vehicle) (*domain.Customer, error) {
-	if obj.CustomerID == nil {
-		return nil, nil
+// Edges is the resolver for the edges field.
+//
+// Vehicles primed the loaders with what the page's vehicles select:
+// nothing is left to ask for when they are bound.
+func (r *vehicleConnectionResolver) Edges(ctx context.Context, obj *db.VehiclePage) ([]model.VehicleEdge, error) {
+	l := loaders.From(ctx)
+	if l == nil {
+		return nil, auth.ErrUnauthenticated
 	}
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
+	edges := make([]model.VehicleEdge, len(obj.Vehicles))
+	for i, veh := range obj.Vehicles {
+		edges[i] = model.VehicleEdge{Cursor: obj.Cursors[i], Node: l.Bind(ctx, veh, loaders.VehicleFields{})}
 	}
-	return l.Customer.Load(ctx, *obj.CustomerID)()
+	return edges, nil
 }
 
-// HeroPhoto is the resolver for the heroPhoto field.
-func (r *vehicleResolver) HeroPhoto(ctx context.Context, obj *domain.Vehicle) (*domain.Photo, error) {
-	if obj.HeroPhotoID == nil {
-		return nil, nil
+// PageInfo is the resolver for the pageInfo field.
+func (r *vehicleConnectionResolver) PageInfo(ctx context.Context, obj *db.VehiclePage) (*model.PageInfo, error) {
+	info := &model.PageInfo{HasNextPage: obj.HasNextPage}
+	if n := len(obj.Cursors); n > 0 {
+		info.EndCursor = &obj.Cursors[n-1]
 	}
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.Photo.Load(ctx, *obj.HeroPhotoID)()
+	return info, nil
 }
 
-// Photos is the resolver for the photos field.
-func (r *vehicleResolver) Photos(ctx context.Context, obj *domain.Vehicle) ([]domain.Photo, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	photos, err := l.VehiclePhotos.Load(ctx, obj.ID)()
-	if photos == nil {
-		photos = []domain.Photo{}
-	}
-	return photos, err
-}
-
-// Notes is the resolver for the notes field.
-func (r *vehicleResolver) Notes(ctx context.Context, obj *domain.Vehicle, scope *domain.NoteScope) ([]domain.Note, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	notes, err := l.VehicleNotes.Load(ctx, obj.ID)()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]domain.Note, 0, len(notes))
-	for _, n := range notes {
-		if scope == nil || n.Scope == *scope {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// Costs is the resolver for the costs field.
-func (r *vehicleResolver) Costs(ctx context.Context, obj *domain.Vehicle) ([]domain.CostItem, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	costs, err := l.Costs.Load(ctx, obj.ID)()
-	if costs == nil {
-		costs = []domain.CostItem{}
-	}
-	return costs, err
-}
-
-// Payments is the resolver for the payments field.
-func (r *vehicleResolver) Payments(ctx context.Context, obj *domain.Vehicle) ([]domain.Payment, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	payments, err := l.Payments.Load(ctx, obj.ID)()
-	if payments == nil {
-		payments = []domain.Payment{}
-	}
-	return payments, err
-}
-
-// TrackingLink is the resolver for the trackingLink field.
-func (r *vehicleResolver) TrackingLink(ctx context.Context, obj *domain.Vehicle) (*domain.TrackingLink, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.TrackingLink.Load(ctx, obj.ID)()
+// TotalCount is the resolver for the totalCount field.
+//
+// Vehicles started the count; it has run while gqlgen wrote the edges
+// (gqlgen runs the connection's fields side by side).
+func (r *vehicleConnectionResolver) TotalCount(ctx context.Context, obj *db.VehiclePage) (int, error) {
+	return obj.TotalCount()
 }
 
 // Note returns graph.NoteResolver implementation.
@@ -301,8 +232,14 @@ func (r *Resolver) Photo() graph.PhotoResolver { return &photoResolver{r} }
 // Vehicle returns graph.VehicleResolver implementation.
 func (r *Resolver) Vehicle() graph.VehicleResolver { return &vehicleResolver{r} }
 
+// VehicleConnection returns graph.VehicleConnectionResolver implementation.
+func (r *Resolver) VehicleConnection() graph.VehicleConnectionResolver {
+	return &vehicleConnectionResolver{r}
+}
+
 type (
-	noteResolver    struct{ *Resolver }
-	photoResolver   struct{ *Resolver }
-	vehicleResolver struct{ *Resolver }
+	noteResolver              struct{ *Resolver }
+	photoResolver             struct{ *Resolver }
+	vehicleResolver           struct{ *Resolver }
+	vehicleConnectionResolver struct{ *Resolver }
 )

@@ -4,6 +4,7 @@ package model
 
 import (
 	"importops/domain"
+	"importops/loaders"
 	"importops/tracking"
 	"time"
 
@@ -129,15 +130,9 @@ type UpdateVehicleInput struct {
 	AgreedSalePrice  graphql.Omittable[*MoneyInput]   `json:"agreedSalePrice,omitempty"`
 }
 
-type VehicleConnection struct {
-	Edges      []VehicleEdge `json:"edges"`
-	PageInfo   *PageInfo     `json:"pageInfo"`
-	TotalCount int           `json:"totalCount"`
-}
-
 type VehicleEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *domain.Vehicle `json:"node"`
+	Cursor string           `json:"cursor"`
+	Node   *loaders.Vehicle `json:"node"`
 }
 
 type Viewer struct {
