@@ -6,6 +6,7 @@ import (
 	"context"
 	"importops/domain"
 	"importops/graph/model"
+	"importops/loaders"
 	"importops/tracking"
 	"math"
 	"strconv"
@@ -148,8 +149,8 @@ func (ec *executionContext) _TrackingLinkEdge_node(ctx context.Context, field gr
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalNTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx, selections, v)
 		},
 		true,
 		true,

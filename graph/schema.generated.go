@@ -35,10 +35,10 @@ type MutationResolver interface {
 	UpdateUserRole(ctx context.Context, userID string, role domain.Role) (*domain.User, error)
 	RemoveUser(ctx context.Context, userID string) (string, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error)
-	CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*domain.TrackingLink, error)
-	UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*domain.TrackingLink, error)
+	CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*loaders.TrackingLink, error)
+	UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*loaders.TrackingLink, error)
 	RevokeTrackingLink(ctx context.Context, vehicleID string) (*loaders.Vehicle, error)
-	RegenerateTrackingLink(ctx context.Context, vehicleID string) (*domain.TrackingLink, error)
+	RegenerateTrackingLink(ctx context.Context, vehicleID string) (*loaders.TrackingLink, error)
 	CreateVehicle(ctx context.Context, input model.CreateVehicleInput) (*loaders.Vehicle, error)
 	UpdateVehicle(ctx context.Context, id string, input model.UpdateVehicleInput) (*loaders.Vehicle, error)
 	DeleteVehicle(ctx context.Context, id string) (string, error)
@@ -1307,8 +1307,8 @@ func (ec *executionContext) _Mutation_createTrackingLink(ctx context.Context, fi
 			return ec.Resolvers.Mutation().CreateTrackingLink(ctx, fc.Args["vehicleId"].(string), fc.Args["options"].(*model.TrackingLinkOptionsInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalNTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1351,8 +1351,8 @@ func (ec *executionContext) _Mutation_updateTrackingLink(ctx context.Context, fi
 			return ec.Resolvers.Mutation().UpdateTrackingLink(ctx, fc.Args["vehicleId"].(string), fc.Args["options"].(model.TrackingLinkOptionsInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalNTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1439,8 +1439,8 @@ func (ec *executionContext) _Mutation_regenerateTrackingLink(ctx context.Context
 			return ec.Resolvers.Mutation().RegenerateTrackingLink(ctx, fc.Args["vehicleId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalNTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx, selections, v)
 		},
 		true,
 		true,

@@ -19,18 +19,13 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type TrackingLinkResolver interface {
-	URL(ctx context.Context, obj *domain.TrackingLink) (string, error)
+	State(ctx context.Context, obj *loaders.TrackingLink) (domain.LinkState, error)
 
-	Photos(ctx context.Context, obj *domain.TrackingLink) ([]domain.Photo, error)
+	Vehicle(ctx context.Context, obj *loaders.TrackingLink) (*loaders.Vehicle, error)
+	Events(ctx context.Context, obj *loaders.TrackingLink) ([]domain.LinkEvent, error)
 
-	CreatedBy(ctx context.Context, obj *domain.TrackingLink) (*domain.User, error)
-	State(ctx context.Context, obj *domain.TrackingLink) (domain.LinkState, error)
-
-	Vehicle(ctx context.Context, obj *domain.TrackingLink) (*loaders.Vehicle, error)
-	Events(ctx context.Context, obj *domain.TrackingLink) ([]domain.LinkEvent, error)
-
-	ShareMessage(ctx context.Context, obj *domain.TrackingLink) (string, error)
-	QRCodeSVG(ctx context.Context, obj *domain.TrackingLink) (string, error)
+	ShareMessage(ctx context.Context, obj *loaders.TrackingLink) (string, error)
+	QRCodeSVG(ctx context.Context, obj *loaders.TrackingLink) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -41,7 +36,7 @@ type TrackingLinkResolver interface {
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _TrackingLink_id(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_id(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -64,7 +59,7 @@ func (ec *executionContext) fieldContext_TrackingLink_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "ID")
 }
 
-func (ec *executionContext) _TrackingLink_slug(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_slug(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -87,7 +82,7 @@ func (ec *executionContext) fieldContext_TrackingLink_slug(_ context.Context, fi
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "String")
 }
 
-func (ec *executionContext) _TrackingLink_url(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_url(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -96,7 +91,7 @@ func (ec *executionContext) _TrackingLink_url(ctx context.Context, field graphql
 			return ec.fieldContext_TrackingLink_url(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrackingLink().URL(ctx, obj)
+			return obj.URL(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -107,10 +102,10 @@ func (ec *executionContext) _TrackingLink_url(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_TrackingLink_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrackingLink", field, true, true, "String")
+	return graphql.NewScalarFieldContext("TrackingLink", field, true, false, "String")
 }
 
-func (ec *executionContext) _TrackingLink_showPhoto(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_showPhoto(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -133,7 +128,7 @@ func (ec *executionContext) fieldContext_TrackingLink_showPhoto(_ context.Contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _TrackingLink_showEstimatedArrival(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_showEstimatedArrival(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -156,7 +151,7 @@ func (ec *executionContext) fieldContext_TrackingLink_showEstimatedArrival(_ con
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _TrackingLink_showProgress(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_showProgress(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -179,7 +174,7 @@ func (ec *executionContext) fieldContext_TrackingLink_showProgress(_ context.Con
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _TrackingLink_showCustomerNotes(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_showCustomerNotes(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -202,7 +197,7 @@ func (ec *executionContext) fieldContext_TrackingLink_showCustomerNotes(_ contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _TrackingLink_photos(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_photos(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -211,7 +206,7 @@ func (ec *executionContext) _TrackingLink_photos(ctx context.Context, field grap
 			return ec.fieldContext_TrackingLink_photos(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrackingLink().Photos(ctx, obj)
+			return obj.Photos()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []domain.Photo) graphql.Marshaler {
@@ -226,7 +221,7 @@ func (ec *executionContext) fieldContext_TrackingLink_photos(_ context.Context, 
 		Object:     "TrackingLink",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Photo(ctx, field)
 		},
@@ -234,7 +229,7 @@ func (ec *executionContext) fieldContext_TrackingLink_photos(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _TrackingLink_expiresAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_expiresAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -257,7 +252,7 @@ func (ec *executionContext) fieldContext_TrackingLink_expiresAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_createdAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -280,7 +275,7 @@ func (ec *executionContext) fieldContext_TrackingLink_createdAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_updatedAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -303,7 +298,7 @@ func (ec *executionContext) fieldContext_TrackingLink_updatedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_createdBy(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_createdBy(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -312,7 +307,7 @@ func (ec *executionContext) _TrackingLink_createdBy(ctx context.Context, field g
 			return ec.fieldContext_TrackingLink_createdBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrackingLink().CreatedBy(ctx, obj)
+			return obj.CreatedBy()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *domain.User) graphql.Marshaler {
@@ -327,7 +322,7 @@ func (ec *executionContext) fieldContext_TrackingLink_createdBy(_ context.Contex
 		Object:     "TrackingLink",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -335,7 +330,7 @@ func (ec *executionContext) fieldContext_TrackingLink_createdBy(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _TrackingLink_state(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_state(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -358,7 +353,7 @@ func (ec *executionContext) fieldContext_TrackingLink_state(_ context.Context, f
 	return graphql.NewScalarFieldContext("TrackingLink", field, true, true, "TrackingLinkState")
 }
 
-func (ec *executionContext) _TrackingLink_endedAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_endedAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -381,7 +376,7 @@ func (ec *executionContext) fieldContext_TrackingLink_endedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_vehicle(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_vehicle(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -413,7 +408,7 @@ func (ec *executionContext) fieldContext_TrackingLink_vehicle(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _TrackingLink_events(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_events(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -445,7 +440,7 @@ func (ec *executionContext) fieldContext_TrackingLink_events(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _TrackingLink_openCount(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_openCount(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -468,7 +463,7 @@ func (ec *executionContext) fieldContext_TrackingLink_openCount(_ context.Contex
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Int")
 }
 
-func (ec *executionContext) _TrackingLink_firstOpenedAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_firstOpenedAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -491,7 +486,7 @@ func (ec *executionContext) fieldContext_TrackingLink_firstOpenedAt(_ context.Co
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_lastOpenedAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_lastOpenedAt(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -514,7 +509,7 @@ func (ec *executionContext) fieldContext_TrackingLink_lastOpenedAt(_ context.Con
 	return graphql.NewScalarFieldContext("TrackingLink", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrackingLink_shareMessage(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_shareMessage(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -537,7 +532,7 @@ func (ec *executionContext) fieldContext_TrackingLink_shareMessage(_ context.Con
 	return graphql.NewScalarFieldContext("TrackingLink", field, true, true, "String")
 }
 
-func (ec *executionContext) _TrackingLink_qrCodeSvg(ctx context.Context, field graphql.CollectedField, obj *domain.TrackingLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrackingLink_qrCodeSvg(ctx context.Context, field graphql.CollectedField, obj *loaders.TrackingLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -651,7 +646,7 @@ func UnmarshalTrackingLinkOptionsInput(ctx context.Context, raw any) (model.Trac
 
 var trackingLinkImplementors = []string{"TrackingLink"}
 
-func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.SelectionSet, obj *domain.TrackingLink) graphql.Marshaler {
+func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.SelectionSet, obj *loaders.TrackingLink) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, trackingLinkImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -671,11 +666,10 @@ func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "url":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrackingLink_url(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrackingLink_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "showPhoto":
 			out.Values[i] = ec._TrackingLink_showPhoto(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -697,11 +691,10 @@ func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "photos":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrackingLink_photos(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrackingLink_photos(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "expiresAt":
 			out.Values[i] = ec._TrackingLink_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -718,11 +711,10 @@ func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdBy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrackingLink_createdBy(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrackingLink_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "state":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -794,15 +786,15 @@ func (ec *executionContext) _TrackingLink(ctx context.Context, sel ast.Selection
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNTrackingLink2importopsᚋdomainᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v domain.TrackingLink) graphql.Marshaler {
+func (ec *executionContext) marshalNTrackingLink2importopsᚋloadersᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v loaders.TrackingLink) graphql.Marshaler {
 	return ec._TrackingLink(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNTrackingLink2ᚕimportopsᚋdomainᚐTrackingLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []domain.TrackingLink) graphql.Marshaler {
+func (ec *executionContext) marshalNTrackingLink2ᚕimportopsᚋloadersᚐTrackingLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []loaders.TrackingLink) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTrackingLink2importopsᚋdomainᚐTrackingLink(ctx, sel, v[i])
+		return ec.marshalNTrackingLink2importopsᚋloadersᚐTrackingLink(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -814,7 +806,7 @@ func (ec *executionContext) marshalNTrackingLink2ᚕimportopsᚋdomainᚐTrackin
 	return ret
 }
 
-func (ec *executionContext) marshalNTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
+func (ec *executionContext) marshalNTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TrackingLink!")
 		return graphql.Null
@@ -827,7 +819,7 @@ func (ec *executionContext) unmarshalNTrackingLinkOptionsInput2importopsᚋgraph
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
+func (ec *executionContext) marshalOTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx context.Context, sel ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -27,7 +27,7 @@ type PhotoResolver interface {
 	URL(ctx context.Context, obj *domain.Photo) (string, error)
 }
 type VehicleResolver interface {
-	TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]domain.TrackingLink, error)
+	TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]loaders.TrackingLink, error)
 }
 type VehicleConnectionResolver interface {
 	Edges(ctx context.Context, obj *db.VehiclePage) ([]model.VehicleEdge, error)
@@ -1090,8 +1090,8 @@ func (ec *executionContext) _Vehicle_trackingLink(ctx context.Context, field gra
 			return obj.TrackingLink()
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalOTrackingLink2ᚖimportopsᚋdomainᚐTrackingLink(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalOTrackingLink2ᚖimportopsᚋloadersᚐTrackingLink(ctx, selections, v)
 		},
 		true,
 		false,
@@ -1149,7 +1149,7 @@ func (ec *executionContext) _Vehicle_trackingLinkHistory(ctx context.Context, fi
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.StaffOnly == nil {
-					var zeroVal []domain.TrackingLink
+					var zeroVal []loaders.TrackingLink
 					return zeroVal, errors.New("directive staffOnly is not implemented")
 				}
 				return ec.Directives.StaffOnly(ctx, obj, directive0)
@@ -1158,8 +1158,8 @@ func (ec *executionContext) _Vehicle_trackingLinkHistory(ctx context.Context, fi
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []domain.TrackingLink) graphql.Marshaler {
-			return ec.marshalNTrackingLink2ᚕimportopsᚋdomainᚐTrackingLinkᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []loaders.TrackingLink) graphql.Marshaler {
+			return ec.marshalNTrackingLink2ᚕimportopsᚋloadersᚐTrackingLinkᚄ(ctx, selections, v)
 		},
 		true,
 		true,

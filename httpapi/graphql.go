@@ -109,7 +109,7 @@ func (h *handlers) authenticate(ctx context.Context, next graphql.OperationHandl
 				UserID: owner.UserID, OrganizationID: owner.OrganizationID,
 				Role: domain.Role(owner.Role), TokenHash: hash,
 			}
-			ctx = loaders.With(auth.WithViewer(ctx, viewer), loaders.New(h.Store, owner.OrganizationID))
+			ctx = loaders.With(auth.WithViewer(ctx, viewer), loaders.New(h.Store, owner.OrganizationID, h.Tracking.LinkURL))
 		}
 	}
 	opCtx.DisableIntrospection = h.Config.Production() && viewer == nil

@@ -32,7 +32,8 @@ type Loaders struct {
 	LinkEvents   *dataloader.Loader[string, []domain.LinkEvent]
 	LinkHistory  *dataloader.Loader[string, []*domain.TrackingLink]
 
-	f fetchers
+	f       fetchers
+	linkURL func(slug string) string
 }
 
 // fetchers are the batch reads behind the loaders, each one statement.
@@ -56,7 +57,9 @@ const (
 	maxBatch = 500
 )
 
-func New(store *db.Store, orgID string) *Loaders {
+// New builds the loaders of one request for organization orgID; linkURL
+// makes a tracking link's customer URL of its slug.
+func New(store *db.Store, orgID string, linkURL func(slug string) string) *Loaders {
 	f := fetchers{
 		customers: func(ctx context.Context, ids []string) ([]*domain.Customer, error) {
 			return store.CustomersByIDs(ctx, orgID, ids)
@@ -103,7 +106,9 @@ func New(store *db.Store, orgID string) *Loaders {
 			return store.LinksByVehicles(ctx, orgID, ids)
 		},
 	}
-	return newLoaders(f)
+	l := newLoaders(f)
+	l.linkURL = linkURL
+	return l
 }
 
 func newLoaders(f fetchers) *Loaders {
@@ -368,6 +373,7 @@ func From(ctx context.Context) *Loaders {
 // loaders.
 type LinkFields struct {
 	Organization, Vehicle, Events, CreatedBy bool
+	Photos                                   bool // asked for by BindLink
 }
 
 // PrimeLinks reads what f names of every link of a list, one statement

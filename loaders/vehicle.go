@@ -22,6 +22,7 @@ type Vehicle struct {
 	*domain.Vehicle
 	ctx context.Context // the request's, for the loads
 	l   *Loaders
+	f   VehicleFields // what Bind asked for; the link's photos and creator among it
 }
 
 // Bind answers v with l. It asks the loaders at once for the nested
@@ -50,7 +51,7 @@ func (l *Loaders) Bind(ctx context.Context, v *domain.Vehicle, f VehicleFields) 
 	if f.TrackingLink || f.LinkPhotos || f.LinkCreatedBy {
 		l.TrackingLink.Load(ctx, v.ID)
 	}
-	return &Vehicle{Vehicle: v, ctx: ctx, l: l}
+	return &Vehicle{Vehicle: v, ctx: ctx, l: l, f: f}
 }
 
 // Customer is the vehicle's customer; nil when it has none.
@@ -112,6 +113,10 @@ func (v *Vehicle) Payments() ([]domain.Payment, error) {
 }
 
 // TrackingLink is the vehicle's active link; nil when it has none.
-func (v *Vehicle) TrackingLink() (*domain.TrackingLink, error) {
-	return v.l.TrackingLink.Load(v.ctx, v.ID)()
+func (v *Vehicle) TrackingLink() (*TrackingLink, error) {
+	link, err := v.l.TrackingLink.Load(v.ctx, v.ID)()
+	if err != nil || link == nil {
+		return nil, err
+	}
+	return v.l.BindLink(v.ctx, link, v.f.LinkPhotos, v.f.LinkCreatedBy), nil
 }

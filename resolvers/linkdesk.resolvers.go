@@ -14,6 +14,8 @@ import (
 	"importops/media"
 	"importops/tracking"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // TrackingLinks is the resolver for the trackingLinks field.
@@ -36,10 +38,11 @@ func (r *queryResolver) TrackingLinks(ctx context.Context, first *int, after *st
 	}
 	// A fixed number of statements for the nested objects of the whole
 	// page, however long it is.
-	l.PrimeLinks(ctx, page.Links, listedLinkFields(ctx))
+	fields := listedLinkFields(ctx)
+	l.PrimeLinks(ctx, page.Links, fields)
 	conn := &model.TrackingLinkConnection{Edges: []model.TrackingLinkEdge{}, PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, TotalCount: page.TotalCount}
 	for i, link := range page.Links {
-		conn.Edges = append(conn.Edges, model.TrackingLinkEdge{Cursor: page.Cursors[i], Node: link})
+		conn.Edges = append(conn.Edges, model.TrackingLinkEdge{Cursor: page.Cursors[i], Node: l.BindLink(ctx, link, fields.Photos, false)})
 	}
 	if n := len(page.Cursors); n > 0 {
 		conn.PageInfo.EndCursor = &page.Cursors[n-1]
@@ -72,7 +75,7 @@ func (r *queryResolver) TrackingPreview(ctx context.Context, vehicleID string, o
 }
 
 // State is the resolver for the state field.
-func (r *trackingLinkResolver) State(ctx context.Context, obj *domain.TrackingLink) (domain.LinkState, error) {
+func (r *trackingLinkResolver) State(ctx context.Context, obj *loaders.TrackingLink) (domain.LinkState, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return "", err
@@ -84,11 +87,11 @@ func (r *trackingLinkResolver) State(ctx context.Context, obj *domain.TrackingLi
 	if org == nil {
 		return "", domain.Errorf(domain.NotFound, "tracking link not found")
 	}
-	return tracking.State(tracking.LinkFacts(obj, org.SubscriptionStatus), r.now()), nil
+	return tracking.State(tracking.LinkFacts(obj.TrackingLink, org.SubscriptionStatus), r.now()), nil
 }
 
 // Vehicle is the resolver for the vehicle field.
-func (r *trackingLinkResolver) Vehicle(ctx context.Context, obj *domain.TrackingLink) (*loaders.Vehicle, error) {
+func (r *trackingLinkResolver) Vehicle(ctx context.Context, obj *loaders.TrackingLink) (*loaders.Vehicle, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return nil, err
@@ -97,7 +100,7 @@ func (r *trackingLinkResolver) Vehicle(ctx context.Context, obj *domain.Tracking
 }
 
 // Events is the resolver for the events field.
-func (r *trackingLinkResolver) Events(ctx context.Context, obj *domain.TrackingLink) ([]domain.LinkEvent, error) {
+func (r *trackingLinkResolver) Events(ctx context.Context, obj *loaders.TrackingLink) ([]domain.LinkEvent, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return nil, err
@@ -110,7 +113,7 @@ func (r *trackingLinkResolver) Events(ctx context.Context, obj *domain.TrackingL
 }
 
 // ShareMessage is the resolver for the shareMessage field.
-func (r *trackingLinkResolver) ShareMessage(ctx context.Context, obj *domain.TrackingLink) (string, error) {
+func (r *trackingLinkResolver) ShareMessage(ctx context.Context, obj *loaders.TrackingLink) (string, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return "", err
@@ -134,7 +137,7 @@ func (r *trackingLinkResolver) ShareMessage(ctx context.Context, obj *domain.Tra
 }
 
 // QRCodeSVG is the resolver for the qrCodeSvg field.
-func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *domain.TrackingLink) (string, error) {
+func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *loaders.TrackingLink) (string, error) {
 	if _, _, err := staff(ctx); err != nil {
 		return "", err
 	}
@@ -142,7 +145,7 @@ func (r *trackingLinkResolver) QRCodeSVG(ctx context.Context, obj *domain.Tracki
 }
 
 // TrackingLinkHistory is the resolver for the trackingLinkHistory field.
-func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]domain.TrackingLink, error) {
+func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *loaders.Vehicle) ([]loaders.TrackingLink, error) {
 	_, l, err := staff(ctx)
 	if err != nil {
 		return nil, err
@@ -151,9 +154,10 @@ func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *loaders.
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.TrackingLink, len(links))
+	photos, createdBy := linkSelects(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections)
+	out := make([]loaders.TrackingLink, len(links))
 	for i, link := range links {
-		out[i] = *link
+		out[i] = *l.BindLink(ctx, link, photos, createdBy)
 	}
 	return out, nil
 }

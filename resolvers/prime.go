@@ -74,6 +74,33 @@ func vehicleFields(op *graphql.OperationContext, sel ast.SelectionSet) loaders.V
 	return f
 }
 
+// linkSelects reads whether a selection of a TrackingLink asks for its
+// photos and its creator.
+func linkSelects(op *graphql.OperationContext, sel ast.SelectionSet) (photos, createdBy bool) {
+	for _, f := range graphql.CollectFields(op, sel, []string{"TrackingLink"}) {
+		photos = photos || f.Name == "photos"
+		createdBy = createdBy || f.Name == "createdBy"
+	}
+	return photos, createdBy
+}
+
+// bindLink answers the link of a store call, as in
+// bindLink(ctx)(r.store.CreateTrackingLink(…)), as the request's.
+func bindLink(ctx context.Context) func(*domain.TrackingLink, error) (*loaders.TrackingLink, error) {
+	return func(link *domain.TrackingLink, err error) (*loaders.TrackingLink, error) {
+		if err != nil || link == nil {
+			return nil, err
+		}
+		l := loaders.From(ctx)
+		fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
+		if l == nil || fc == nil || op == nil {
+			return nil, auth.ErrUnauthenticated
+		}
+		photos, createdBy := linkSelects(op, fc.Field.Selections)
+		return l.BindLink(ctx, link, photos, createdBy), nil
+	}
+}
+
 // bindVehicle answers the vehicle of a store call, as in
 // bindVehicle(ctx)(r.store.Vehicle(…)), as the request's: the nested
 // objects the current field selects are asked for at once.
@@ -119,6 +146,8 @@ func listedLinkFields(ctx context.Context) loaders.LinkFields {
 					f.Events = true
 				case "createdBy":
 					f.CreatedBy = true
+				case "photos":
+					f.Photos = true
 				}
 			}
 		}

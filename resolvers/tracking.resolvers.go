@@ -8,7 +8,6 @@ package resolvers
 import (
 	"context"
 	"importops/auth"
-	"importops/domain"
 	"importops/graph"
 	"importops/graph/model"
 	"importops/loaders"
@@ -16,21 +15,21 @@ import (
 )
 
 // CreateTrackingLink is the resolver for the createTrackingLink field.
-func (r *mutationResolver) CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*domain.TrackingLink, error) {
+func (r *mutationResolver) CreateTrackingLink(ctx context.Context, vehicleID string, options *model.TrackingLinkOptionsInput) (*loaders.TrackingLink, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.CreateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug(), linkOptions(options))
+	return bindLink(ctx)(r.store.CreateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug(), linkOptions(options)))
 }
 
 // UpdateTrackingLink is the resolver for the updateTrackingLink field.
-func (r *mutationResolver) UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*domain.TrackingLink, error) {
+func (r *mutationResolver) UpdateTrackingLink(ctx context.Context, vehicleID string, options model.TrackingLinkOptionsInput) (*loaders.TrackingLink, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.UpdateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, linkOptions(&options))
+	return bindLink(ctx)(r.store.UpdateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, linkOptions(&options)))
 }
 
 // RevokeTrackingLink is the resolver for the revokeTrackingLink field.
@@ -43,48 +42,12 @@ func (r *mutationResolver) RevokeTrackingLink(ctx context.Context, vehicleID str
 }
 
 // RegenerateTrackingLink is the resolver for the regenerateTrackingLink field.
-func (r *mutationResolver) RegenerateTrackingLink(ctx context.Context, vehicleID string) (*domain.TrackingLink, error) {
+func (r *mutationResolver) RegenerateTrackingLink(ctx context.Context, vehicleID string) (*loaders.TrackingLink, error) {
 	v, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.store.RegenerateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug())
-}
-
-// URL is the resolver for the url field.
-func (r *trackingLinkResolver) URL(ctx context.Context, obj *domain.TrackingLink) (string, error) {
-	return r.tracking.LinkURL(obj.Slug), nil
-}
-
-// Photos is the resolver for the photos field.
-func (r *trackingLinkResolver) Photos(ctx context.Context, obj *domain.TrackingLink) ([]domain.Photo, error) {
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	photos, errs := loaders.Each(ctx, l.Photo, obj.PhotoIDs)
-	out := make([]domain.Photo, 0, len(photos))
-	for i, p := range photos {
-		if len(errs) > i && errs[i] != nil {
-			return nil, errs[i]
-		}
-		if p != nil {
-			out = append(out, *p)
-		}
-	}
-	return out, nil
-}
-
-// CreatedBy is the resolver for the createdBy field.
-func (r *trackingLinkResolver) CreatedBy(ctx context.Context, obj *domain.TrackingLink) (*domain.User, error) {
-	if obj.CreatedByID == nil {
-		return nil, nil
-	}
-	_, l, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.User.Load(ctx, *obj.CreatedByID)()
+	return bindLink(ctx)(r.store.RegenerateTrackingLink(ctx, v.OrganizationID, v.UserID, vehicleID, tracking.NewSlug()))
 }
 
 // TrackingLink returns graph.TrackingLinkResolver implementation.

@@ -83,8 +83,8 @@ type TrackingLinkConnection struct {
 }
 
 type TrackingLinkEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *domain.TrackingLink `json:"node"`
+	Cursor string                `json:"cursor"`
+	Node   *loaders.TrackingLink `json:"node"`
 }
 
 type TrackingLinkOptionsInput struct {
