@@ -50,7 +50,7 @@ func run() error {
 	bigN := flag.Int("big", 20000, "vehicles of the large organization")
 	smallN := flag.Int("small", 60, "vehicles of the small organization")
 	clients := flag.Int("clients", 8, "concurrent clients while seeding")
-	calls := flag.Int("calls", 15, "timed calls of each list call, per organization")
+	calls := flag.Int("calls", 51, "timed calls of each list call, per organization")
 	seedOnly := flag.Bool("seed", false, "seed the organizations, print the rate and stop")
 	flag.Parse()
 	if *bigToken == "" || *smallToken == "" {
