@@ -75,9 +75,10 @@ const (
 // The vehicle list. Every statement is served by an index of migration
 // 0007 (held by db/vehicles_plan_test.go): pages walk vehicles_page_idx
 // (or vehicles_stage_page_idx) from the cursor on, by keyset, so the last
-// page costs what the first does; counts are index-only scans of the same;
-// a search is answered by the VIN and stock number indexes when the text is
-// exactly one, and otherwise by the trigram indexes.
+// page costs what the first does; a count without a search reads
+// vehicle_counts (migration 0011); a search is answered by the VIN and
+// stock number indexes when the text is exactly one, and otherwise by the
+// trigram indexes, and so is its count.
 const (
 	vehicleColumnsV = `v.id, v.organization_id, v.year, v.make, v.model, v.vin, v.stock_number, v.customer_id,
 	v.stage, v.estimated_arrival, v.hero_photo_id, v.sale_price_amount, v.sale_price_currency, v.created_at, v.updated_at`
@@ -99,7 +100,11 @@ const (
 	// Newest first, after the cursor ($3, $4); $5 the limit.
 	sqlVehiclePage = `SELECT ` + vehicleColumnsV + ` FROM vehicles v WHERE ` + vehicleListed + `
 		AND ($3::timestamptz IS NULL OR (v.created_at, v.id) < ($3, $4::uuid))` + vehicleOrder + ` LIMIT $5`
-	sqlVehicleCount = `SELECT count(*) FROM vehicles v WHERE ` + vehicleListed
+	// The live vehicles of the organization (of stage $2, or of every
+	// stage), as the trigger of migration 0011 keeps them: one row per
+	// stage, however many vehicles.
+	sqlVehicleCount = `SELECT COALESCE(sum(live), 0) FROM vehicle_counts
+		WHERE organization_id = $1 AND ($2::text IS NULL OR stage = $2)`
 
 	// As sqlVehiclePage, of the vehicles a search finds; the cursor is
 	// ($5, $6), $7 the limit.
