@@ -85,15 +85,19 @@ func linkSelects(op *graphql.OperationContext, sel ast.SelectionSet) (photos, cr
 }
 
 // bindLink answers the link of a store call, as in
-// bindLink(ctx)(r.store.CreateTrackingLink(…)), as the request's.
+// bindLink(ctx)(r.store.CreateTrackingLink(…)), as the request's, once
+// the caller's right to read records is checked (as bindVehicle does).
 func bindLink(ctx context.Context) func(*domain.TrackingLink, error) (*loaders.TrackingLink, error) {
 	return func(link *domain.TrackingLink, err error) (*loaders.TrackingLink, error) {
 		if err != nil || link == nil {
 			return nil, err
 		}
-		l := loaders.From(ctx)
+		_, l, err := staff(ctx)
+		if err != nil {
+			return nil, err
+		}
 		fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
-		if l == nil || fc == nil || op == nil {
+		if fc == nil || op == nil {
 			return nil, auth.ErrUnauthenticated
 		}
 		photos, createdBy := linkSelects(op, fc.Field.Selections)
@@ -103,15 +107,17 @@ func bindLink(ctx context.Context) func(*domain.TrackingLink, error) (*loaders.T
 
 // bindVehicle answers the vehicle of a store call, as in
 // bindVehicle(ctx)(r.store.Vehicle(…)), as the request's: the nested
-// objects the current field selects are asked for at once.
+// objects the current field selects are asked for at once. The nested
+// objects are methods, not resolvers: the caller's right to read records,
+// which each of their resolvers checked, is checked here, once.
 func bindVehicle(ctx context.Context) func(*domain.Vehicle, error) (*loaders.Vehicle, error) {
 	return func(v *domain.Vehicle, err error) (*loaders.Vehicle, error) {
 		if err != nil || v == nil {
 			return nil, err
 		}
-		l := loaders.From(ctx)
-		if l == nil {
-			return nil, auth.ErrUnauthenticated
+		_, l, err := staff(ctx)
+		if err != nil {
+			return nil, err
 		}
 		return l.Bind(ctx, v, selectedVehicleFields(ctx)), nil
 	}

@@ -195,9 +195,9 @@ func (r *queryResolver) Vehicles(ctx context.Context, first *int, after *string,
 // Vehicles primed the loaders with what the page's vehicles select:
 // nothing is left to ask for when they are bound.
 func (r *vehicleConnectionResolver) Edges(ctx context.Context, obj *db.VehiclePage) ([]model.VehicleEdge, error) {
-	l := loaders.From(ctx)
-	if l == nil {
-		return nil, auth.ErrUnauthenticated
+	_, l, err := staff(ctx)
+	if err != nil {
+		return nil, err
 	}
 	edges := make([]model.VehicleEdge, len(obj.Vehicles))
 	for i, veh := range obj.Vehicles {
