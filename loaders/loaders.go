@@ -197,16 +197,6 @@ type VehicleFields struct {
 	TrackingLink, LinkPhotos, LinkCreatedBy                          bool
 }
 
-// Or names what f or g names (two selections of the same vehicles).
-func (f VehicleFields) Or(g VehicleFields) VehicleFields {
-	return VehicleFields{
-		Customer: f.Customer || g.Customer, HeroPhoto: f.HeroPhoto || g.HeroPhoto, Photos: f.Photos || g.Photos,
-		Notes: f.Notes || g.Notes, NoteAuthors: f.NoteAuthors || g.NoteAuthors, Costs: f.Costs || g.Costs,
-		Payments: f.Payments || g.Payments, TrackingLink: f.TrackingLink || g.TrackingLink,
-		LinkPhotos: f.LinkPhotos || g.LinkPhotos, LinkCreatedBy: f.LinkCreatedBy || g.LinkCreatedBy,
-	}
-}
-
 // ClearAll forgets everything loaded so far. It runs before each mutation
 // of a request, so a mutation's answer never shows what an earlier one in
 // the same document changed (a revoked link, a deleted photo).

@@ -70,13 +70,9 @@ func (v *Vehicle) HeroPhoto() (*domain.Photo, error) {
 	return v.l.Photo.Load(v.ctx, *v.HeroPhotoID)()
 }
 
-// Photos are the vehicle's photos, in their order; never nil.
+// Photos are the vehicle's photos, in their order.
 func (v *Vehicle) Photos() ([]domain.Photo, error) {
-	photos, err := v.l.VehiclePhotos.Load(v.ctx, v.ID)()
-	if photos == nil {
-		photos = []domain.Photo{}
-	}
-	return photos, err
+	return listOf(v.l.VehiclePhotos.Load(v.ctx, v.ID)())
 }
 
 // Notes are the vehicle's notes of scope (every scope when nil).
@@ -94,22 +90,23 @@ func (v *Vehicle) Notes(scope *domain.NoteScope) ([]domain.Note, error) {
 	return out, nil
 }
 
-// Costs are the vehicle's cost items; never nil.
+// Costs are the vehicle's cost items.
 func (v *Vehicle) Costs() ([]domain.CostItem, error) {
-	costs, err := v.l.Costs.Load(v.ctx, v.ID)()
-	if costs == nil {
-		costs = []domain.CostItem{}
-	}
-	return costs, err
+	return listOf(v.l.Costs.Load(v.ctx, v.ID)())
 }
 
-// Payments are the payments received for the vehicle; never nil.
+// Payments are the payments received for the vehicle.
 func (v *Vehicle) Payments() ([]domain.Payment, error) {
-	payments, err := v.l.Payments.Load(v.ctx, v.ID)()
-	if payments == nil {
-		payments = []domain.Payment{}
+	return listOf(v.l.Payments.Load(v.ctx, v.ID)())
+}
+
+// listOf is a loaded list, empty rather than nil when a key has nothing:
+// the fields are non-null lists.
+func listOf[T any](items []T, err error) ([]T, error) {
+	if items == nil {
+		items = []T{}
 	}
-	return payments, err
+	return items, err
 }
 
 // TrackingLink is the vehicle's active link; nil when it has none.

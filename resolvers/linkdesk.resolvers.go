@@ -14,8 +14,6 @@ import (
 	"importops/media"
 	"importops/tracking"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql"
 )
 
 // TrackingLinks is the resolver for the trackingLinks field.
@@ -154,7 +152,7 @@ func (r *vehicleResolver) TrackingLinkHistory(ctx context.Context, obj *loaders.
 	if err != nil {
 		return nil, err
 	}
-	photos, createdBy := linkSelects(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections)
+	photos, createdBy := selectedLinkFields(ctx)
 	out := make([]loaders.TrackingLink, len(links))
 	for i, link := range links {
 		out[i] = *l.BindLink(ctx, link, photos, createdBy)

@@ -6,7 +6,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"importops/auth"
 	"importops/domain"
 	"importops/loaders"
 )
@@ -26,7 +25,7 @@ func listedVehicleFields(ctx context.Context) loaders.VehicleFields {
 		}
 		for _, node := range graphql.CollectFields(op, edges.Selections, []string{"VehicleEdge"}) {
 			if node.Name == "node" {
-				f = f.Or(vehicleFields(op, node.Selections))
+				addVehicleFields(&f, op, node.Selections)
 			}
 		}
 	}
@@ -36,16 +35,16 @@ func listedVehicleFields(ctx context.Context) loaders.VehicleFields {
 // selectedVehicleFields reads from the query which nested objects the
 // vehicle that the current field answers will resolve.
 func selectedVehicleFields(ctx context.Context) loaders.VehicleFields {
-	fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
-	if fc == nil || op == nil {
-		return loaders.VehicleFields{}
+	var f loaders.VehicleFields
+	if fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx); fc != nil && op != nil {
+		addVehicleFields(&f, op, fc.Field.Selections)
 	}
-	return vehicleFields(op, fc.Field.Selections)
+	return f
 }
 
-// vehicleFields reads which nested objects a selection of a Vehicle asks.
-func vehicleFields(op *graphql.OperationContext, sel ast.SelectionSet) loaders.VehicleFields {
-	var f loaders.VehicleFields
+// addVehicleFields adds to f the nested objects a selection of a Vehicle
+// asks for.
+func addVehicleFields(f *loaders.VehicleFields, op *graphql.OperationContext, sel ast.SelectionSet) {
 	for _, v := range graphql.CollectFields(op, sel, []string{"Vehicle"}) {
 		switch v.Name {
 		case "customer":
@@ -65,13 +64,11 @@ func vehicleFields(op *graphql.OperationContext, sel ast.SelectionSet) loaders.V
 			}
 		case "trackingLink":
 			f.TrackingLink = true
-			for _, l := range graphql.CollectFields(op, v.Selections, []string{"TrackingLink"}) {
-				f.LinkPhotos = f.LinkPhotos || l.Name == "photos"
-				f.LinkCreatedBy = f.LinkCreatedBy || l.Name == "createdBy"
-			}
+			photos, createdBy := linkSelects(op, v.Selections)
+			f.LinkPhotos = f.LinkPhotos || photos
+			f.LinkCreatedBy = f.LinkCreatedBy || createdBy
 		}
 	}
-	return f
 }
 
 // linkSelects reads whether a selection of a TrackingLink asks for its
@@ -82,6 +79,14 @@ func linkSelects(op *graphql.OperationContext, sel ast.SelectionSet) (photos, cr
 		createdBy = createdBy || f.Name == "createdBy"
 	}
 	return photos, createdBy
+}
+
+// selectedLinkFields is linkSelects of the links the current field answers.
+func selectedLinkFields(ctx context.Context) (photos, createdBy bool) {
+	if fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx); fc != nil && op != nil {
+		return linkSelects(op, fc.Field.Selections)
+	}
+	return false, false
 }
 
 // bindLink answers the link of a store call, as in
@@ -96,11 +101,7 @@ func bindLink(ctx context.Context) func(*domain.TrackingLink, error) (*loaders.T
 		if err != nil {
 			return nil, err
 		}
-		fc, op := graphql.GetFieldContext(ctx), graphql.GetOperationContext(ctx)
-		if fc == nil || op == nil {
-			return nil, auth.ErrUnauthenticated
-		}
-		photos, createdBy := linkSelects(op, fc.Field.Selections)
+		photos, createdBy := selectedLinkFields(ctx)
 		return l.BindLink(ctx, link, photos, createdBy), nil
 	}
 }
