@@ -12,10 +12,14 @@ import (
 	"importops/domain"
 )
 
-// totalCount without a search comes from vehicle_counts (migration 0011):
-// it must be what counting the vehicles says, after creations, stage
-// changes, deletions and edits that touch neither, including moves in
-// opposite directions at once (which must not deadlock).
+// totalCount without a search comes from vehicle_counts (migration 0011)
+// and with one from vehicle_titles (migration 0012) and the vehicles no
+// matching title accounts for. It must be what counting the vehicles says,
+// and what the list shows, after creations, stage changes, deletions and
+// edits of the title, including moves in opposite directions at once
+// (which must not deadlock), for searches that match a vehicle by its
+// title, its stock number, its customer, or several of these at once (a
+// vehicle counts once).
 func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 	ctx := context.Background()
 	store := db.NewStore(testDB)
@@ -25,42 +29,70 @@ func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 		t.Fatal(err)
 	}
 	purchased, transit := domain.Stage("PURCHASED"), domain.Stage("IN_TRANSIT")
+	searches := []*string{nil, ptr("toyo"), ptr("hilux"), ptr("surf"), ptr("nissan")}
 	check := func(step string) {
 		t.Helper()
 		for _, stage := range []*domain.Stage{nil, &purchased, &transit} {
-			p, err := store.Vehicles(ctx, org.ID, ptr(1), nil, db.VehicleFilter{Stage: stage}, true, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := p.TotalCount()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want int
-			if err := testDB.GetContext(ctx, &want, `SELECT count(*) FROM vehicles
-				WHERE organization_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR stage = $2)`, org.ID, stage); err != nil {
-				t.Fatal(err)
-			}
-			if got != want {
-				name := "every stage"
-				if stage != nil {
-					name = string(*stage)
+			for _, search := range searches {
+				f := db.VehicleFilter{Stage: stage, Search: search}
+				name := fmt.Sprintf("%s, stage %v, search %v", step, deref(stage), deref(search))
+				p, err := store.Vehicles(ctx, org.ID, ptr(1), nil, f, true, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-				t.Errorf("%s, %s: totalCount %d, counting the vehicles %d", step, name, got, want)
+				got, err := p.TotalCount()
+				if err != nil {
+					t.Fatal(err)
+				}
+				listed, err := store.Vehicles(ctx, org.ID, ptr(100), nil, f, false, nil)
+				if err != nil || listed.HasNextPage {
+					t.Fatalf("%s: list: %v (more than a page: %v)", name, err, listed.HasNextPage)
+				}
+				if got != len(listed.Vehicles) {
+					t.Errorf("%s: totalCount %d, the list shows %d", name, got, len(listed.Vehicles))
+				}
+				var want int
+				if err := testDB.GetContext(ctx, &want, `SELECT count(*) FROM vehicles v
+					LEFT JOIN customers c ON c.id = v.customer_id
+					WHERE v.organization_id = $1 AND v.deleted_at IS NULL AND ($2::text IS NULL OR v.stage = $2)
+					AND ($3::text IS NULL OR concat_ws(' ', v.year, v.make, v.model) ILIKE '%' || $3 || '%'
+					     OR v.vin ILIKE '%' || $3 || '%' OR v.stock_number ILIKE '%' || $3 || '%' OR c.name ILIKE '%' || $3 || '%')`,
+					org.ID, stage, search); err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s: totalCount %d, counting the vehicles %d", name, got, want)
+				}
 			}
 		}
 	}
 
 	check("no vehicles")
+	// Toyotas, some with a stock number or a customer that matches "toyo"
+	// too, and Nissans matched by "toyo" through those alone.
+	tyres, err := store.CreateCustomer(ctx, org.ID, db.CustomerInput{Name: "Toyo Tyres"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
-	for i := range 20 {
-		v, err := store.CreateVehicle(ctx, org.ID, db.VehicleInput{Year: 2020, Make: "Toyota", Model: fmt.Sprint("Hilux ", i), Stage: purchased})
+	for i := range 24 {
+		in := db.VehicleInput{Year: 2020, Make: "Toyota", Model: fmt.Sprint("Hilux ", i), Stage: purchased}
+		if i >= 20 {
+			in.Make, in.Model = "Nissan", "Leaf"
+		}
+		if i%3 == 0 {
+			in.StockNumber = ptr(fmt.Sprint("TOYO-", i))
+		}
+		if i%4 == 1 {
+			in.CustomerID = &tyres.ID
+		}
+		v, err := store.CreateVehicle(ctx, org.ID, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, v.ID)
 	}
-	check("20 created")
+	check("24 created")
 
 	// Ten goroutines each move their vehicle back and forth, half of them
 	// starting in the other stage: opposite moves at the same moment.
@@ -92,14 +124,39 @@ func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 	}
 	check("after concurrent moves")
 
-	// An edit that changes neither the stage nor the deletion.
+	// Edits of the title: a model, a make (a Toyota matched by its stock
+	// number still matches "toyo"), a year, and a move with a new title.
 	if _, err := store.UpdateVehicle(ctx, org.ID, ids[11], db.VehiclePatch{Model: domain.Set(ptr("Hilux Surf"))}); err != nil {
 		t.Fatal(err)
 	}
+	for _, id := range ids[2:4] {
+		if _, err := store.UpdateVehicle(ctx, org.ID, id, db.VehiclePatch{Make: domain.Set(ptr("Nissan"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.UpdateVehicle(ctx, org.ID, ids[17], db.VehiclePatch{Year: domain.Set(ptr(2011))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpdateVehicle(ctx, org.ID, ids[21], db.VehiclePatch{Make: domain.Set(ptr("Toyota")),
+		Model: domain.Set(ptr("Hilux Surf")), Stage: domain.Set(&transit)}); err != nil {
+		t.Fatal(err)
+	}
+	// An UPDATE that sets the make alone, as a fix by hand in SQL would.
+	if _, err := testDB.ExecContext(ctx, `UPDATE vehicles SET make = 'Mazda' WHERE id = $1`, ids[7]); err != nil {
+		t.Fatal(err)
+	}
+	check("after edits of the title")
 	for _, id := range ids[12:16] {
 		if err := store.DeleteVehicle(ctx, org.ID, owner.ID, id); err != nil && !domain.IsCode(err, domain.NotFound) {
 			t.Fatal(err)
 		}
 	}
-	check("after an edit and deletions")
+	check("after deletions")
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return "none"
+	}
+	return *p
 }

@@ -78,7 +78,9 @@ const (
 // page costs what the first does; a count without a search reads
 // vehicle_counts (migration 0011); a search is answered by the VIN and
 // stock number indexes when the text is exactly one, and otherwise by the
-// trigram indexes, and so is its count.
+// trigram indexes. Its count sums the matching titles of vehicle_titles
+// (migration 0012) and reads only the vehicles no matching title accounts
+// for: those matched by VIN, stock number or customer name alone.
 const (
 	vehicleColumnsV = `v.id, v.organization_id, v.year, v.make, v.model, v.vin, v.stock_number, v.customer_id,
 	v.stage, v.estimated_arrival, v.hero_photo_id, v.sale_price_amount, v.sale_price_currency, v.created_at, v.updated_at`
@@ -87,10 +89,13 @@ const (
 	vehicleListed = `v.organization_id = $1 AND v.deleted_at IS NULL AND ($2::text IS NULL OR v.stage = $2)`
 	// $4 the search text: exactly a VIN (stored upper case) or stock number.
 	vehicleExact = `(v.vin = upper($4) OR lower(v.stock_number) = lower($4))`
-	// $3 the search as a "contains" pattern: title, VIN or stock number
-	// (search_text, lower case, of migration 0007), or customer name.
-	vehicleMatch = `(v.search_text LIKE lower($3)
-		OR v.customer_id = ANY (ARRAY(SELECT c.id FROM customers c WHERE c.organization_id = $1 AND c.name ILIKE $3)))`
+	// $3 the search as a "contains" pattern: the title, or VIN or stock
+	// number (search_title and search_ident, lower case, of migration
+	// 0012), or customer name.
+	vehicleMatch = `(v.search_title LIKE lower($3) OR ` + vehicleOtherMatch + `)`
+	// A match other than by title.
+	vehicleOtherMatch = `v.search_ident LIKE lower($3)
+		OR v.customer_id = ANY (ARRAY(SELECT c.id FROM customers c WHERE c.organization_id = $1 AND c.name ILIKE $3))`
 	// The vehicles exactly named by $4; when there are any, they are the
 	// whole answer and the trigram search is never run.
 	vehicleExactCTE = `WITH exact AS MATERIALIZED (SELECT ` + vehicleColumnsV + ` FROM vehicles v
@@ -118,7 +123,10 @@ const (
 		vehicleOrder + ` LIMIT $7`
 	sqlVehicleSearchCount = vehicleExactCTE + `
 		SELECT CASE WHEN EXISTS (SELECT 1 FROM exact) THEN (SELECT count(*) FROM exact)
-		  ELSE (SELECT count(*) FROM vehicles v WHERE ` + vehicleListed + ` AND ` + vehicleMatch + `) END`
+		  ELSE (SELECT COALESCE(sum(t.live), 0) FROM vehicle_titles t
+		          WHERE t.organization_id = $1 AND ($2::text IS NULL OR t.stage = $2) AND t.title LIKE lower($3))
+		     + (SELECT count(*) FROM vehicles v WHERE ` + vehicleListed + `
+		          AND (` + vehicleOtherMatch + `) AND v.search_title NOT LIKE lower($3)) END`
 )
 
 // VehicleInput is a new vehicle.
