@@ -95,34 +95,56 @@ func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 	check("24 created")
 
 	// Ten goroutines each move their vehicle back and forth, half of them
-	// starting in the other stage: opposite moves at the same moment.
-	for _, id := range ids[:5] {
-		if _, err := store.UpdateVehicle(ctx, org.ID, id, db.VehiclePatch{Stage: domain.Set(&transit)}); err != nil {
+	// starting on the other side: opposite moves at the same moment, first
+	// between two stages (the ten share one title, so the moves meet on
+	// the rows of vehicle_titles as on those of vehicle_counts), then
+	// between two titles.
+	hilux, prado := ptr("Hilux"), ptr("Prado")
+	for i, id := range ids[:10] {
+		patch := db.VehiclePatch{Model: domain.Set(hilux)}
+		if i < 5 {
+			patch.Stage = domain.Set(&transit)
+		}
+		if _, err := store.UpdateVehicle(ctx, org.ID, id, patch); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for i, id := range ids[:10] {
-		wg.Go(func() {
-			stages := []*domain.Stage{&purchased, &transit} // from IN_TRANSIT
-			if i >= 5 {
-				stages = []*domain.Stage{&transit, &purchased} // from PURCHASED
-			}
-			for j := range 30 {
-				if _, err := store.UpdateVehicle(ctx, org.ID, id, db.VehiclePatch{Stage: domain.Set(stages[j%2])}); err != nil {
-					errs <- err
-					return
+	moveAll := func(what string, patch func(i, j int) db.VehiclePatch) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for i, id := range ids[:10] {
+			wg.Go(func() {
+				for j := range 60 {
+					if _, err := store.UpdateVehicle(ctx, org.ID, id, patch(i, j)); err != nil {
+						errs <- err
+						return
+					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("%s failed (a deadlock?): %v", what, err)
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("a stage change failed (a deadlock?): %v", err)
-	}
-	check("after concurrent moves")
+	moveAll("a stage change", func(i, j int) db.VehiclePatch {
+		stages := []*domain.Stage{&purchased, &transit} // from IN_TRANSIT
+		if i >= 5 {
+			stages = []*domain.Stage{&transit, &purchased} // from PURCHASED
+		}
+		return db.VehiclePatch{Stage: domain.Set(stages[j%2])}
+	})
+	check("after concurrent stage changes")
+	moveAll("a change of model", func(i, j int) db.VehiclePatch {
+		models := []*string{prado, hilux}
+		if i >= 5 {
+			models = []*string{hilux, prado}
+		}
+		return db.VehiclePatch{Model: domain.Set(models[j%2])}
+	})
+	check("after concurrent changes of model")
 
 	// Edits of the title: a model, a make (a Toyota matched by its stock
 	// number still matches "toyo"), a year, and a move with a new title.

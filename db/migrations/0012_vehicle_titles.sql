@@ -6,18 +6,29 @@
 -- PostgreSQL's CPU on every call, the one read of a search that grew with
 -- the organization.
 --
--- search_text (migration 0007) becomes two columns, the title and the
--- identifiers, so that the vehicles a title does not account for (a match in
--- the VIN, stock number or customer name only) can be found on their own.
--- One line each, lower case, so that a case-insensitive search is a plain
--- LIKE of the lowered pattern. Adding them rewrites the table once.
+-- The search reads two columns instead of search_text (migration 0007): the
+-- title and the identifiers, so that the vehicles a title does not account
+-- for (a match in the VIN, stock number or customer name only) can be found
+-- on their own. One line each, lower case, so that a case-insensitive
+-- search is a plain LIKE of the lowered pattern. Adding them rewrites the
+-- table once. search_text stays, without its index, while replicas of the
+-- previous release may still search it during a rolling deploy; a later
+-- migration drops it.
 DROP INDEX vehicles_search_trgm;
 ALTER TABLE vehicles
-    DROP COLUMN search_text,
     ADD COLUMN search_title text NOT NULL GENERATED ALWAYS AS (lower(year::text || ' ' || make || ' ' || model)) STORED,
     ADD COLUMN search_ident text NOT NULL GENERATED ALWAYS AS (lower(coalesce(vin, '') || E'\n' || coalesce(stock_number, ''))) STORED;
-CREATE INDEX vehicles_title_trgm ON vehicles USING gin (search_title gin_trgm_ops) WHERE deleted_at IS NULL;
-CREATE INDEX vehicles_ident_trgm ON vehicles USING gin (search_ident gin_trgm_ops) WHERE deleted_at IS NULL;
+-- Each trigram index leads with the organization (btree_gin, trusted like
+-- pg_trgm), so that a search reads its own organization's matches only and
+-- not every organization's before a filter drops them. The customers'
+-- index of migration 0007 becomes one of these too.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+CREATE INDEX vehicles_title_trgm ON vehicles USING gin (organization_id, search_title gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+CREATE INDEX vehicles_ident_trgm ON vehicles USING gin (organization_id, search_ident gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+DROP INDEX customers_name_trgm;
+CREATE INDEX customers_name_trgm ON customers USING gin (organization_id, name gin_trgm_ops);
 
 CREATE TABLE vehicle_titles (
     organization_id uuid NOT NULL REFERENCES organizations (id),
@@ -26,13 +37,16 @@ CREATE TABLE vehicle_titles (
     live            bigint NOT NULL CHECK (live >= 0),
     PRIMARY KEY (organization_id, stage, title)
 );
-CREATE INDEX vehicle_titles_trgm ON vehicle_titles USING gin (title gin_trgm_ops);
+CREATE INDEX vehicle_titles_trgm ON vehicle_titles USING gin (organization_id, title gin_trgm_ops);
 
 -- As count_live_vehicles, per title: a vehicle leaves its old (stage, title)
--- when it was live and joins its new one when it is live; a move changes
--- both rows in one UPDATE (the same lock order in every transaction). A
--- title no vehicle holds any more keeps its row at 0: the rows are bounded
--- by the titles the organization ever used.
+-- when it was live and joins its new one when it is live. A move locks both
+-- rows in key order first: the UPDATE alone visits them in the order of the
+-- heap, which every update of a row changes, so two opposite moves could
+-- each hold the row the other waits for (db/vehicle_counts_test.go
+-- deadlocked within 600 changes). A title no vehicle holds any more keeps
+-- its row at 0: the rows are bounded by the titles the organization ever
+-- used.
 CREATE FUNCTION count_live_titles() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     org        uuid;
@@ -66,9 +80,54 @@ BEGIN
     ELSE
         INSERT INTO vehicle_titles (organization_id, stage, title, live) VALUES (org, join_stage, join_title, 0)
             ON CONFLICT DO NOTHING;
+        PERFORM FROM vehicle_titles
+            WHERE organization_id = org AND (stage, title) IN ((left_stage, left_title), (join_stage, join_title))
+            ORDER BY stage, title FOR UPDATE;
         UPDATE vehicle_titles
             SET live = live + CASE WHEN (stage, title) = (join_stage, join_title) THEN 1 ELSE -1 END
             WHERE organization_id = org AND (stage, title) IN ((left_stage, left_title), (join_stage, join_title));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- count_live_vehicles (migration 0011) moved a vehicle between stages the
+-- same way, trusting the UPDATE's order: it now locks the two rows in key
+-- order first too. The trigger that runs it (vehicles_count_live) fires
+-- before vehicles_count_live_titles (triggers fire in name order), so every
+-- move locks vehicle_counts before vehicle_titles.
+CREATE OR REPLACE FUNCTION count_live_vehicles() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    org        uuid;
+    left_stage text; -- the count the vehicle leaves
+    join_stage text; -- the count it joins
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        org := OLD.organization_id;
+    ELSE
+        org := NEW.organization_id;
+        IF NEW.deleted_at IS NULL THEN
+            join_stage := NEW.stage;
+        END IF;
+    END IF;
+    IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
+        left_stage := OLD.stage;
+    END IF;
+    IF left_stage IS NOT DISTINCT FROM join_stage THEN
+        RETURN NULL;
+    END IF;
+    IF left_stage IS NULL THEN -- a new vehicle: one statement
+        INSERT INTO vehicle_counts AS c (organization_id, stage, live) VALUES (org, join_stage, 1)
+            ON CONFLICT (organization_id, stage) DO UPDATE SET live = c.live + 1;
+    ELSIF join_stage IS NULL THEN -- a deleted one
+        UPDATE vehicle_counts SET live = live - 1 WHERE organization_id = org AND stage = left_stage;
+    ELSE -- a move between stages
+        INSERT INTO vehicle_counts (organization_id, stage, live) VALUES (org, join_stage, 0)
+            ON CONFLICT DO NOTHING;
+        PERFORM FROM vehicle_counts WHERE organization_id = org AND stage IN (left_stage, join_stage)
+            ORDER BY stage FOR UPDATE;
+        UPDATE vehicle_counts SET live = live + CASE WHEN stage = join_stage THEN 1 ELSE -1 END
+            WHERE organization_id = org AND stage IN (left_stage, join_stage);
     END IF;
     RETURN NULL;
 END
