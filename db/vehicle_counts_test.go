@@ -32,6 +32,19 @@ func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 	searches := []*string{nil, ptr("toyo"), ptr("hilux"), ptr("surf"), ptr("nissan")}
 	check := func(step string) {
 		t.Helper()
+		// vehicle_titles holds exactly the live vehicles' titles: no row
+		// left at 0, none missing, each count right.
+		var wrong int
+		if err := testDB.GetContext(ctx, &wrong, `WITH want AS (SELECT stage, search_title AS title, count(*) AS live
+				FROM vehicles WHERE organization_id = $1 AND deleted_at IS NULL GROUP BY 1, 2),
+			got AS (SELECT stage, title, live FROM vehicle_titles WHERE organization_id = $1)
+			SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) a)
+			     + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) b)`, org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if wrong != 0 {
+			t.Errorf("%s: %d rows of vehicle_titles differ from the live vehicles' titles", step, wrong)
+		}
 		for _, stage := range []*domain.Stage{nil, &purchased, &transit} {
 			for _, search := range searches {
 				f := db.VehicleFilter{Stage: stage, Search: search}

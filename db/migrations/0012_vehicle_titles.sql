@@ -40,13 +40,15 @@ CREATE TABLE vehicle_titles (
 CREATE INDEX vehicle_titles_trgm ON vehicle_titles USING gin (organization_id, title gin_trgm_ops);
 
 -- As count_live_vehicles, per title: a vehicle leaves its old (stage, title)
--- when it was live and joins its new one when it is live. A move locks both
--- rows in key order first: the UPDATE alone visits them in the order of the
--- heap, which every update of a row changes, so two opposite moves could
--- each hold the row the other waits for (db/vehicle_counts_test.go
--- deadlocked within 600 changes). A title no vehicle holds any more keeps
--- its row at 0: the rows are bounded by the titles the organization ever
--- used.
+-- when it was live and joins its new one when it is live. A move touches
+-- the two rows one statement each, in key order, so that two opposite moves
+-- wait for each other instead of each holding the row the other wants (one
+-- UPDATE of both rows visits them in the heap's order, which every update
+-- changes: db/vehicle_counts_test.go deadlocked within 600 changes). The
+-- row a vehicle joins is an upsert, which also takes a row another
+-- transaction has just deleted; the row it leaves still counts it, so no
+-- one else deletes it meanwhile; it is deleted when it reaches 0, so the
+-- rows are the titles the organization's live vehicles hold.
 CREATE FUNCTION count_live_titles() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     org        uuid;
@@ -71,21 +73,21 @@ BEGIN
     IF left_stage IS NOT DISTINCT FROM join_stage AND left_title IS NOT DISTINCT FROM join_title THEN
         RETURN NULL;
     END IF;
-    IF left_stage IS NULL THEN
+    -- The row joined first unless it comes after the row left.
+    IF join_stage IS NOT NULL AND (left_stage IS NULL OR (join_stage, join_title) < (left_stage, left_title)) THEN
         INSERT INTO vehicle_titles AS t (organization_id, stage, title, live) VALUES (org, join_stage, join_title, 1)
             ON CONFLICT (organization_id, stage, title) DO UPDATE SET live = t.live + 1;
-    ELSIF join_stage IS NULL THEN
+        join_stage := NULL;
+    END IF;
+    IF left_stage IS NOT NULL THEN
         UPDATE vehicle_titles SET live = live - 1
             WHERE organization_id = org AND stage = left_stage AND title = left_title;
-    ELSE
-        INSERT INTO vehicle_titles (organization_id, stage, title, live) VALUES (org, join_stage, join_title, 0)
-            ON CONFLICT DO NOTHING;
-        PERFORM FROM vehicle_titles
-            WHERE organization_id = org AND (stage, title) IN ((left_stage, left_title), (join_stage, join_title))
-            ORDER BY stage, title FOR UPDATE;
-        UPDATE vehicle_titles
-            SET live = live + CASE WHEN (stage, title) = (join_stage, join_title) THEN 1 ELSE -1 END
-            WHERE organization_id = org AND (stage, title) IN ((left_stage, left_title), (join_stage, join_title));
+        DELETE FROM vehicle_titles
+            WHERE organization_id = org AND stage = left_stage AND title = left_title AND live = 0;
+    END IF;
+    IF join_stage IS NOT NULL THEN
+        INSERT INTO vehicle_titles AS t (organization_id, stage, title, live) VALUES (org, join_stage, join_title, 1)
+            ON CONFLICT (organization_id, stage, title) DO UPDATE SET live = t.live + 1;
     END IF;
     RETURN NULL;
 END
