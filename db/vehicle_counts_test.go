@@ -187,6 +187,17 @@ func TestVehicleCountsFollowTheVehicles(t *testing.T) {
 		}
 	}
 	check("after deletions")
+
+	// The counts are per organization, so a vehicle keeps its own.
+	other, _, err := store.CreateOrganization(ctx, db.NewOrganization{Name: "Other counts", Country: "NZ",
+		OwnerEmail: "counts-" + strings.ToLower(rand.Text()[:10]) + "@example.com", OwnerPasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testDB.ExecContext(ctx, `UPDATE vehicles SET organization_id = $2 WHERE id = $1`, ids[0], other.ID); err == nil {
+		t.Error("a vehicle moved to another organization")
+	}
+	check("after refusing a move to another organization")
 }
 
 func deref[T any](p *T) any {
