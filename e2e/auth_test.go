@@ -64,7 +64,7 @@ func (op stStaffOperation) do(t testing.TB, env *apptest.Env, token string) appt
 		vars[k] = v
 	}
 	if op.upload {
-		return env.Upload(t, token, op.query, vars, "file", "car.png", stPNG(t, 4, 3))
+		return env.Upload(t, token, op.query, vars, "file", "car.png", testPNG(t, 4, 3))
 	}
 	return env.Do(t, token, op.query, vars)
 }
@@ -78,15 +78,14 @@ type stSeed struct {
 func stSeedOrg(t testing.TB, env *apptest.Env, token string) stSeed {
 	t.Helper()
 	customerID := stCreateCustomer(t, env, token, "Private Customer")
-	v := stCreateVehicle(t, env, token, apptest.Vars{"year": 2017, "make": "Seedmake", "model": "Seedmodel",
+	vehicleID := createVehicle(t, env, token, apptest.Vars{"year": 2017, "make": "Seedmake", "model": "Seedmodel",
 		"vin": "SEEDVIN1234567890", "stockNumber": "SEED-1", "customerId": customerID,
 		"agreedSalePrice": apptest.Vars{"amount": "31000", "currency": "NZD"}})
-	note := stAddNote(t, env, token, v.ID, "private internal note", "INTERNAL")
-	env.Do(t, token, `mutation($v: ID!) { addCost(vehicleId: $v, input: {category: "Freight", amount: {amount: "900", currency: "NZD"}}) { id } }`, apptest.Vars{"v": v.ID}).Decode(t, &struct{}{})
-	env.Do(t, token, `mutation($v: ID!) { recordPayment(vehicleId: $v, input: {amount: {amount: "5000", currency: "NZD"}, receivedAt: "2026-01-10T00:00:00Z"}) { id } }`, apptest.Vars{"v": v.ID}).Decode(t, &struct{}{})
-	var photo struct{ UploadVehiclePhoto struct{ ID string } }
-	stUploadPhoto(t, env, token, v.ID, "seed.png", stPNG(t, 5, 4), nil).Decode(t, &photo)
-	return stSeed{vehicleID: v.ID, noteID: note.ID, photoID: photo.UploadVehiclePhoto.ID, customerID: customerID}
+	noteID := addNote(t, env, token, vehicleID, "private internal note", "INTERNAL")
+	mustDo(t, env, token, `mutation($v: ID!) { addCost(vehicleId: $v, input: {category: "Freight", amount: {amount: "900", currency: "NZD"}}) { id } }`, apptest.Vars{"v": vehicleID})
+	mustDo(t, env, token, `mutation($v: ID!) { recordPayment(vehicleId: $v, input: {amount: {amount: "5000", currency: "NZD"}, receivedAt: "2026-01-10T00:00:00Z"}) { id } }`, apptest.Vars{"v": vehicleID})
+	photoID := uploadPhoto(t, env, token, vehicleID, "", testPNG(t, 5, 4)).ID
+	return stSeed{vehicleID: vehicleID, noteID: noteID, photoID: photoID, customerID: customerID}
 }
 
 // stSnapshot is everything of an organization that a staff operation could

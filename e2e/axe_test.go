@@ -42,16 +42,16 @@ func TestAxeTrackingPage(t *testing.T) {
 	browser := pgBrowser(t)
 	for _, country := range []string{"NZ", "DE", "JP", "AE"} {
 		org := env.NewOrg(t, "Axe Motors "+country, country)
-		pgUploadLogo(t, env, org.Token, pgLogo(t))
-		vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{
+		uploadLogo(t, env, org.Token, pgLogo(t))
+		vehicleID := createVehicle(t, env, org.Token, apptest.Vars{
 			"year": 2019, "make": "Toyota", "model": "Land Cruiser", "stage": "CUSTOMS_CLEARED", "estimatedArrival": "2026-12-24",
 		})
 		hero := tlUploadPhoto(t, env, org.Token, vehicleID, "", 40, 30)
 		tlSetHero(t, env, org.Token, vehicleID, hero.ID)
 		p1 := tlUploadPhoto(t, env, org.Token, vehicleID, "Caption", 40, 30)
 		p2 := tlUploadPhoto(t, env, org.Token, vehicleID, "", 30, 40)
-		tlAddNote(t, env, org.Token, vehicleID, "A note for the customer.", "CUSTOMER")
-		link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p1.ID, p2.ID}})
+		addNote(t, env, org.Token, vehicleID, "A note for the customer.", "CUSTOMER")
+		link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p1.ID, p2.ID}})
 		for _, vp := range []pgViewport{
 			{"390x844", 390, 844, 2, true},
 			{"1280x800", 1280, 800, 1, false},

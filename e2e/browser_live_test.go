@@ -16,8 +16,8 @@ import (
 func TestBrowserPageFollowsAlong(t *testing.T) {
 	env := pgStart(t)
 	org := env.NewOrg(t, "Live Page Motors", "NZ")
-	vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Hilux", "stage": "IN_TRANSIT"})
-	slug := tlCreateLink(t, env, org.Token, vehicleID, nil).Slug
+	vehicleID := createVehicle(t, env, org.Token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Hilux", "stage": "IN_TRANSIT"})
+	slug := createLink(t, env, org.Token, vehicleID, nil).Slug
 	browser := pgBrowser(t)
 	requests := &pgRequests{}
 	tab, cancelTab := chromedp.NewContext(browser, chromedp.WithListener(requests.listen))
@@ -50,7 +50,7 @@ func TestBrowserPageFollowsAlong(t *testing.T) {
 	poll("new stage without a reload", current+` === 'Arrived' && window.noReload === true`)
 	poll("tracker follows", `document.querySelector('[aria-current="step"] .label').textContent === 'Arrived'`)
 
-	tlAddNote(t, env, org.Token, vehicleID, "Unloaded at the port of Auckland.", "CUSTOMER")
+	addNote(t, env, org.Token, vehicleID, "Unloaded at the port of Auckland.", "CUSTOMER")
 	poll("note appears", `document.body.innerText.includes('Unloaded at the port of Auckland.') && window.noReload === true`)
 
 	tlRevoke(t, env, org.Token, vehicleID)
@@ -70,8 +70,8 @@ func TestBrowserPageFollowsAlong(t *testing.T) {
 func TestBrowserArabicMirrors(t *testing.T) {
 	env := pgStart(t)
 	org := env.NewOrg(t, "مرسى دبي للسيارات", "AE")
-	vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2022, "make": "Nissan", "model": "Patrol", "stage": "ARRIVED"})
-	slug := tlCreateLink(t, env, org.Token, vehicleID, nil).Slug
+	vehicleID := createVehicle(t, env, org.Token, apptest.Vars{"year": 2022, "make": "Nissan", "model": "Patrol", "stage": "ARRIVED"})
+	slug := createLink(t, env, org.Token, vehicleID, nil).Slug
 	tab, cancelTab := chromedp.NewContext(pgBrowser(t))
 	defer cancelTab()
 	err := chromedp.Do(tab,

@@ -79,7 +79,7 @@ func TestBrowserTrackingPage(t *testing.T) {
 					t.Errorf("page text lacks %q", s)
 				}
 			}
-			pgNoSecrets(t, "rendered page text", []byte(facts.Text))
+			noSecrets(t, "rendered page text", []byte(facts.Text), pgSecrets)
 
 			// Nothing but this server was asked for anything, and the
 			// browser reported no error (a CSP violation would be one).
@@ -297,21 +297,21 @@ type pgShowcase struct {
 func pgSeedShowcase(t *testing.T, env *apptest.Env) pgShowcase {
 	t.Helper()
 	org := env.NewOrg(t, "Harbour City Motors", "NZ")
-	pgUploadLogo(t, env, org.Token, pgLogo(t))
+	uploadLogo(t, env, org.Token, pgLogo(t))
 	var cust struct{ CreateCustomer struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($in: CustomerInput!) { createCustomer(input: $in) { id } }`, apptest.Vars{"in": apptest.Vars{
+	env.Do(t, org.Token, `mutation($in: CustomerInput!) { createCustomer(input: $in) { id } }`, apptest.Vars{"in": apptest.Vars{
 		"name": "Pgcustomer Hiddenname", "email": "pg.hidden@example.com", "phone": "+64 27 555 0177",
-	}}, &cust)
-	id := pgCreateVehicle(t, env, org.Token, apptest.Vars{
+	}}).Decode(t, &cust)
+	id := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2019, "make": "Toyota", "model": "Land Cruiser Prado", "stage": "IN_TRANSIT",
 		"vin": "PGVINSECRET4242", "stockNumber": "PG-STOCK-7731", "customerId": cust.CreateCustomer.ID,
 		"estimatedArrival": time.Now().AddDate(0, 0, 21).Format("2006-01-02"),
 		"agreedSalePrice":  apptest.Vars{"amount": "87654.32", "currency": "NZD"},
 	})
-	hero := pgUploadPhoto(t, env, org.Token, id, "", pgScene(t, 1600, 1000, pgDay))
+	hero := uploadPhoto(t, env, org.Token, id, "", pgScene(t, 1600, 1000, pgDay)).ID
 	var set struct{ SetHeroPhoto struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($v: ID!, $p: ID) { setHeroPhoto(vehicleId: $v, photoId: $p) { id } }`,
-		apptest.Vars{"v": id, "p": hero}, &set)
+	env.Do(t, org.Token, `mutation($v: ID!, $p: ID) { setHeroPhoto(vehicleId: $v, photoId: $p) { id } }`,
+		apptest.Vars{"v": id, "p": hero}).Decode(t, &set)
 	var show pgShowcase
 	for _, p := range []struct {
 		caption string
@@ -323,15 +323,15 @@ func pgSeedShowcase(t *testing.T, env *apptest.Env) pgShowcase {
 		{"", pgNight},
 		{"Pre-export inspection", pgDawn},
 	} {
-		show.Photos = append(show.Photos, pgUploadPhoto(t, env, org.Token, id, p.caption, pgScene(t, 1200, 900, p.pal)))
+		show.Photos = append(show.Photos, uploadPhoto(t, env, org.Token, id, p.caption, pgScene(t, 1200, 900, p.pal)).ID)
 	}
-	pgAddNote(t, env, org.Token, id, "We’ve received your deposit. Thank you! We’re arranging export paperwork with the auction house.", domain.ScopeCustomer)
-	pgAddNote(t, env, org.Token, id, "PG-INTERNAL-NOTE-SECRET", domain.ScopeInternal)
-	pgAddNote(t, env, org.Token, id, "Your Land Cruiser is on the water and due at the Port of Auckland in about three weeks. We’ll be in touch as soon as it lands.", domain.ScopeCustomer)
-	show.Slug = pgCreateLink(t, env, org.Token, id, apptest.Vars{
+	addNote(t, env, org.Token, id, "We’ve received your deposit. Thank you! We’re arranging export paperwork with the auction house.", "CUSTOMER")
+	addNote(t, env, org.Token, id, "PG-INTERNAL-NOTE-SECRET", "INTERNAL")
+	addNote(t, env, org.Token, id, "Your Land Cruiser is on the water and due at the Port of Auckland in about three weeks. We’ll be in touch as soon as it lands.", "CUSTOMER")
+	show.Slug = createLink(t, env, org.Token, id, apptest.Vars{
 		"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true,
 		"photoIds": show.Photos,
-	})
+	}).Slug
 	return show
 }
 
@@ -339,14 +339,14 @@ func pgSeedShowcase(t *testing.T, env *apptest.Env) pgShowcase {
 func pgSeedLongWords(t *testing.T, env *apptest.Env) string {
 	t.Helper()
 	org := env.NewOrg(t, "Aotearoa Premium Japanese Vehicle Importers & Exporters (Christchurch) Limited", "NZ")
-	id := pgCreateVehicle(t, env, org.Token, apptest.Vars{
+	id := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2021, "make": "Mercedes-Benz", "model": "GLE450AMGLine4MATICPremiumPlusCoupeWithoutSpaces",
 		"stage": "READY_FOR_DELIVERY", "estimatedArrival": "2030-12-24",
 	})
-	pgAddNote(t, env, org.Token, id, "Follow the ship: https://vessels.example.com/en/ais/details/ships/shipid:1234567/mmsi:431234567/imo:9876543/vessel:TRANS_FUTURE_5_LONG_NAME", domain.ScopeCustomer)
-	return pgCreateLink(t, env, org.Token, id, apptest.Vars{
+	addNote(t, env, org.Token, id, "Follow the ship: https://vessels.example.com/en/ais/details/ships/shipid:1234567/mmsi:431234567/imo:9876543/vessel:TRANS_FUTURE_5_LONG_NAME", "CUSTOMER")
+	return createLink(t, env, org.Token, id, apptest.Vars{
 		"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true,
-	})
+	}).Slug
 }
 
 // pgPalette colours a generated photo (media/art).

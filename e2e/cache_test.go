@@ -8,13 +8,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
-	"image"
 	"image/color"
-	"image/png"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,34 +20,13 @@ import (
 	"importops/domain"
 )
 
-// caView is what publicTracking returns (apptest.PublicQuery).
-type caView struct {
-	Organization struct {
-		Name    string
-		LogoURL *string
-	}
-	Vehicle   struct{ Make, Model string }
-	HeroPhoto *struct{ URL string }
-	Progress  *struct{ Current string }
-	Estimated *string `json:"estimatedArrival"`
-	Notes     []struct{ Body string }
-	Photos    []struct{ URL string }
-}
-
-func caPublic(t *testing.T, env *apptest.Env, slug string) *caView {
-	t.Helper()
-	var out struct{ PublicTracking *caView }
-	env.Do(t, "", apptest.PublicQuery, apptest.Vars{"slug": slug}).Decode(t, &out)
-	return out.PublicTracking
-}
-
 // caWithin polls until ok holds of the view env serves, for at most d; it
 // fails the test with what was last seen otherwise.
-func caWithin(t *testing.T, d time.Duration, env *apptest.Env, slug, what string, ok func(*caView) bool) time.Duration {
+func caWithin(t *testing.T, d time.Duration, env *apptest.Env, slug, what string, ok func(*publicView) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {
-		v := caPublic(t, env, slug)
+		v := publicTracking(t, env, slug)
 		elapsed := time.Since(start)
 		if ok(v) && elapsed <= d {
 			return elapsed
@@ -67,13 +41,13 @@ func caWithin(t *testing.T, d time.Duration, env *apptest.Env, slug, what string
 // caWarm reads slug until env answers it from its cache. Notifications of
 // earlier writes (the seeding's, say) may still be arriving and dropping
 // it: it tries for a while.
-func caWarm(t *testing.T, env *apptest.Env, slug string) *caView {
+func caWarm(t *testing.T, env *apptest.Env, slug string) *publicView {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		v := caPublic(t, env, slug)
+		v := publicTracking(t, env, slug)
 		hits, _ := env.Tracking.CacheStats()
-		v2 := caPublic(t, env, slug)
+		v2 := publicTracking(t, env, slug)
 		if h, _ := env.Tracking.CacheStats(); h == hits+1 {
 			return v2
 		}
@@ -82,25 +56,6 @@ func caWarm(t *testing.T, env *apptest.Env, slug string) *caView {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func caDo(t *testing.T, env *apptest.Env, token, query string, vars apptest.Vars) {
-	t.Helper()
-	var out map[string]any
-	env.Do(t, token, query, vars).Decode(t, &out)
-}
-
-func caPNG(t *testing.T, c color.RGBA) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // caFresh is how long another instance may take to see a write: a
@@ -121,7 +76,7 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 	type write struct {
 		name  string
 		do    func(t *testing.T, f apptest.Fleet, vehicleID string)
-		fresh func(v *caView) bool
+		fresh func(v *publicView) bool
 	}
 	fleet := a.SeedFleet(t, "Replicated Imports", 12)
 	tok := fleet.Org.Token
@@ -145,40 +100,40 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 	}
 	writes := []write{
 		{name: "link options (updateTrackingLink)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { updateTrackingLink(vehicleId: $v, options: {showProgress: false}) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v != nil && v.Progress == nil }},
+			mustDo(t, a, tok, `mutation($v: ID!) { updateTrackingLink(vehicleId: $v, options: {showProgress: false}) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v != nil && v.Progress == nil }},
 		{name: "link photos (updateTrackingLink photoIds)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { updateTrackingLink(vehicleId: $v, options: {photoIds: []}) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v != nil && len(v.Photos) == 0 }},
+			mustDo(t, a, tok, `mutation($v: ID!) { updateTrackingLink(vehicleId: $v, options: {photoIds: []}) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v != nil && len(v.Photos) == 0 }},
 		{name: "revoke", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v == nil }},
+			mustDo(t, a, tok, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v == nil }},
 		{name: "regenerate (the old slug)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { slug } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v == nil }},
+			mustDo(t, a, tok, `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { slug } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v == nil }},
 		{name: "vehicle fields, stage and ETA (updateVehicle)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { updateVehicle(id: $v, input: {make: "Lexus", stage: ARRIVED, estimatedArrival: null}) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool {
-			return v != nil && v.Vehicle.Make == "Lexus" && v.Progress != nil && v.Progress.Current == "ARRIVED" && v.Estimated == nil
+			mustDo(t, a, tok, `mutation($v: ID!) { updateVehicle(id: $v, input: {make: "Lexus", stage: ARRIVED, estimatedArrival: null}) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool {
+			return v != nil && v.Vehicle.Make == "Lexus" && v.Progress != nil && v.Progress.Current == "ARRIVED" && v.EstimatedArrival == nil
 		}},
 		{name: "hero photo (setHeroPhoto)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { setHeroPhoto(vehicleId: $v, photoId: null) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v != nil && v.HeroPhoto == nil }},
+			mustDo(t, a, tok, `mutation($v: ID!) { setHeroPhoto(vehicleId: $v, photoId: null) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v != nil && v.HeroPhoto == nil }},
 		{name: "photo deletion (deleteVehiclePhoto of the picked photo)", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($p: ID!) { deleteVehiclePhoto(id: $p) }`, apptest.Vars{"p": photosOf(t, v)[1]})
-		}, fresh: func(v *caView) bool { return v != nil && len(v.Photos) == 0 }},
+			mustDo(t, a, tok, `mutation($p: ID!) { deleteVehiclePhoto(id: $p) }`, apptest.Vars{"p": photosOf(t, v)[1]})
+		}, fresh: func(v *publicView) bool { return v != nil && len(v.Photos) == 0 }},
 		{name: "customer note added", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { addNote(vehicleId: $v, body: "Left Yokohama", scope: CUSTOMER) { id } }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v != nil && len(v.Notes) == 2 }},
+			mustDo(t, a, tok, `mutation($v: ID!) { addNote(vehicleId: $v, body: "Left Yokohama", scope: CUSTOMER) { id } }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v != nil && len(v.Notes) == 2 }},
 		{name: "customer note made internal", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($n: ID!) { updateNote(id: $n, scope: INTERNAL) { id } }`, apptest.Vars{"n": customerNote(t, v)})
-		}, fresh: func(v *caView) bool { return v != nil && len(v.Notes) == 0 }},
+			mustDo(t, a, tok, `mutation($n: ID!) { updateNote(id: $n, scope: INTERNAL) { id } }`, apptest.Vars{"n": customerNote(t, v)})
+		}, fresh: func(v *publicView) bool { return v != nil && len(v.Notes) == 0 }},
 		{name: "customer note deleted", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($n: ID!) { deleteNote(id: $n) }`, apptest.Vars{"n": customerNote(t, v)})
-		}, fresh: func(v *caView) bool { return v != nil && len(v.Notes) == 0 }},
+			mustDo(t, a, tok, `mutation($n: ID!) { deleteNote(id: $n) }`, apptest.Vars{"n": customerNote(t, v)})
+		}, fresh: func(v *publicView) bool { return v != nil && len(v.Notes) == 0 }},
 		{name: "vehicle deletion", do: func(t *testing.T, _ apptest.Fleet, v string) {
-			caDo(t, a, tok, `mutation($v: ID!) { deleteVehicle(id: $v) }`, apptest.Vars{"v": v})
-		}, fresh: func(v *caView) bool { return v == nil }},
+			mustDo(t, a, tok, `mutation($v: ID!) { deleteVehicle(id: $v) }`, apptest.Vars{"v": v})
+		}, fresh: func(v *publicView) bool { return v == nil }},
 	}
 	for i, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
@@ -189,7 +144,7 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 				}
 			}
 			w.do(t, fleet, vehicleID)
-			if v := caPublic(t, a, slug); !w.fresh(v) {
+			if v := publicTracking(t, a, slug); !w.fresh(v) {
 				t.Fatalf("the instance that wrote serves a stale view: %+v", v)
 			}
 			d := caWithin(t, within, b, slug, "the other instance", w.fresh)
@@ -201,8 +156,8 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 	slug := fleet.Slugs[len(writes)]
 	t.Run("organization name (updateOrganization)", func(t *testing.T) {
 		caWarm(t, b, slug)
-		caDo(t, a, tok, `mutation { updateOrganization(input: {name: "Replicated Imports Ltd"}) { id } }`, nil)
-		caWithin(t, within, b, slug, "the other instance", func(v *caView) bool {
+		mustDo(t, a, tok, `mutation { updateOrganization(input: {name: "Replicated Imports Ltd"}) { id } }`, nil)
+		caWithin(t, within, b, slug, "the other instance", func(v *publicView) bool {
 			return v != nil && v.Organization.Name == "Replicated Imports Ltd"
 		})
 	})
@@ -210,8 +165,8 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 		before := caWarm(t, b, slug).Organization.LogoURL
 		var out struct{ UploadOrganizationLogo struct{ LogoURL *string } }
 		a.Upload(t, tok, `mutation($file: Upload!) { uploadOrganizationLogo(file: $file) { logoUrl } }`,
-			nil, "file", "logo.png", caPNG(t, color.RGBA{200, 30, 30, 255})).Decode(t, &out)
-		caWithin(t, within, b, slug, "the other instance", func(v *caView) bool {
+			nil, "file", "logo.png", solidPNG(t, 32, 32, color.RGBA{200, 30, 30, 255})).Decode(t, &out)
+		caWithin(t, within, b, slug, "the other instance", func(v *publicView) bool {
 			return v != nil && v.Organization.LogoURL != nil && (before == nil || *v.Organization.LogoURL != *before)
 		})
 	})
@@ -232,24 +187,10 @@ func TestPublicCacheTwoInstances(t *testing.T) {
 		}
 		// Neither instance wrote: both hear of it through NOTIFY only.
 		for name, env := range map[string]*apptest.Env{"A": a, "B": b} {
-			d := caWithin(t, within, env, slug, "instance "+name, func(v *caView) bool { return v == nil })
+			d := caWithin(t, within, env, slug, "instance "+name, func(v *publicView) bool { return v == nil })
 			t.Logf("instance %s saw LOCKED after %v", name, d)
 		}
 	})
-}
-
-// caCutDialer opens the listener's connections, or refuses to while cut.
-type caCutDialer struct{ cut atomic.Bool }
-
-func (d *caCutDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialTimeout(network, address, 0)
-}
-
-func (d *caCutDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	if d.cut.Load() {
-		return nil, errors.New("connection cut by the test")
-	}
-	return net.DialTimeout(network, address, timeout)
 }
 
 // While an instance's listener is disconnected its cache is flushed and
@@ -257,7 +198,7 @@ func (d *caCutDialer) DialTimeout(network, address string, timeout time.Duration
 // behind everyone's back in SQL — show on its next read. When the
 // connection is back, caching and invalidation resume.
 func TestPublicCacheListenerLoss(t *testing.T) {
-	dialer := new(caCutDialer)
+	dialer := new(cutDialer)
 	a := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true, ListenDialer: dialer})
 	b := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
 	t.Parallel()
@@ -266,23 +207,7 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 	slug, vehicleID, org := fleet.Slugs[0], fleet.VehicleIDs[0], fleet.Org
 	caWarm(t, a, slug)
 
-	// Cut: no new connection, and the current one killed by the server.
-	dialer.cut.Store(true)
-	var killed int
-	// The function is called in the select list, so only for the rows
-	// the WHERE clause kept (in a WHERE clause it could be called first).
-	if err := testDB.GetContext(ctx, &killed, `SELECT count(*) FROM (
-		SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-		 WHERE datname = current_database() AND application_name = $1) t WHERE ok`, a.ListenerName); err != nil || killed != 1 {
-		t.Fatalf("terminate the listener's backend: %d terminated, %v", killed, err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Tracking.Caching() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache is still in use 5s after its listener's connection was killed")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	dialer.disconnect(t, a)
 
 	hits, _ := a.Tracking.CacheStats()
 	// A write A can only hear of by NOTIFY, which cannot reach it now.
@@ -290,7 +215,7 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 	if _, err := b.Store.UpdateVehicle(ctx, org.ID, vehicleID, db.VehiclePatch{Model: domain.Field[*string]{Set: true, Value: &model}}); err != nil {
 		t.Fatal(err)
 	}
-	if v := caPublic(t, a, slug); v == nil || v.Vehicle.Model != model {
+	if v := publicTracking(t, a, slug); v == nil || v.Vehicle.Model != model {
 		t.Fatalf("while the listener is down, A serves a stale view: %+v", v)
 	}
 	// A write nobody announces at all.
@@ -298,14 +223,14 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if v := caPublic(t, a, slug); v == nil || v.Vehicle.Make != "Lexus" {
+		if v := publicTracking(t, a, slug); v == nil || v.Vehicle.Make != "Lexus" {
 			t.Fatalf("while the listener is down, A serves a stale view: %+v", v)
 		}
 	}
 	if _, err := b.Store.SetSubscription(ctx, org.ID, domain.SubscriptionLocked); err != nil {
 		t.Fatal(err)
 	}
-	if v := caPublic(t, a, slug); v != nil {
+	if v := publicTracking(t, a, slug); v != nil {
 		t.Fatalf("while the listener is down, A serves a LOCKED organization's link: %+v", v)
 	}
 	if _, err := b.Store.SetSubscription(ctx, org.ID, domain.SubscriptionActive); err != nil {
@@ -319,14 +244,7 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 	}
 
 	// Back: caching resumes, and so does invalidation.
-	dialer.cut.Store(false)
-	deadline = time.Now().Add(10 * time.Second)
-	for !a.Tracking.Caching() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache is still off 10s after the listener could reconnect")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	dialer.reconnect(t, a)
 	if v := caWarm(t, a, slug); v == nil || v.Vehicle.Make != "Lexus" || v.Vehicle.Model != model {
 		t.Fatalf("after reconnecting: %+v", v)
 	}
@@ -334,7 +252,7 @@ func TestPublicCacheListenerLoss(t *testing.T) {
 	if _, err := b.Store.UpdateVehicle(ctx, org.ID, vehicleID, db.VehiclePatch{Model: domain.Field[*string]{Set: true, Value: &model}}); err != nil {
 		t.Fatal(err)
 	}
-	caWithin(t, caFresh, a, slug, "A after reconnecting", func(v *caView) bool {
+	caWithin(t, caFresh, a, slug, "A after reconnecting", func(v *publicView) bool {
 		return v != nil && strings.EqualFold(v.Vehicle.Model, model)
 	})
 }

@@ -5,11 +5,8 @@ package e2e
 // working URL.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"testing"
 
@@ -21,22 +18,7 @@ const tlConcurrency = 16
 // tlPost is env.Do for goroutines other than the test's: it returns an
 // error instead of failing the test (t.Fatal must not be called there).
 func tlPost(env *apptest.Env, token, query string, vars apptest.Vars) (apptest.Response, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return apptest.Response{}, err
-	}
-	req, err := http.NewRequest(http.MethodPost, env.BaseURL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return apptest.Response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := env.Server.Client().Do(req)
-	if err != nil {
-		return apptest.Response{}, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
+	res, raw, err := postGraphQL(env, token, query, vars)
 	if err != nil {
 		return apptest.Response{}, err
 	}
@@ -76,7 +58,7 @@ func tlAllAtOnce(t *testing.T, env *apptest.Env, n int, token, query string, var
 
 func TestConcurrentCreateTrackingLink(t *testing.T) {
 	env, org := tlStart(t, "Concurrent Create Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 
 	responses := tlAllAtOnce(t, env, tlConcurrency, org.Token,
 		`mutation($v: ID!) { createTrackingLink(vehicleId: $v) { slug } }`, apptest.Vars{"v": vehicleID})
@@ -119,8 +101,8 @@ func TestConcurrentCreateTrackingLink(t *testing.T) {
 
 func TestConcurrentRegenerateTrackingLink(t *testing.T) {
 	env, org := tlStart(t, "Concurrent Regenerate Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
-	original := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
+	vehicleID := newVehicle(t, env, org.Token)
+	original := createLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
 
 	responses := tlAllAtOnce(t, env, tlConcurrency, org.Token, tlRegenerateQuery, apptest.Vars{"v": vehicleID})
 
@@ -130,7 +112,7 @@ func TestConcurrentRegenerateTrackingLink(t *testing.T) {
 		for i, res := range responses {
 			switch code := res.Code(); code {
 			case "":
-				var out struct{ RegenerateTrackingLink tlLink }
+				var out struct{ RegenerateTrackingLink staffLink }
 				if err := json.Unmarshal(res.Data, &out); err != nil || out.RegenerateTrackingLink.Slug == "" {
 					t.Fatalf("response %d: success without a slug: %s", i, res.Body)
 				}
@@ -158,7 +140,7 @@ func TestConcurrentRegenerateTrackingLink(t *testing.T) {
 	t.Run("exactly one URL still works and it is the vehicle's link", func(t *testing.T) {
 		var working []string
 		for _, s := range slugs {
-			if tlPublic(t, env, s) != nil {
+			if publicTracking(t, env, s) != nil {
 				working = append(working, s)
 			}
 		}

@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"net/http"
@@ -104,8 +102,8 @@ func TestHardeningKillMidUploadLeavesNoDebris(t *testing.T) {
 		"DB_LOCK_TIMEOUT": "60s",
 	})
 	org := proc.NewOrg(t, "Crash Imports", "NZ")
-	vehicle := stNewVehicle(t, proc.Env, org.Token)
-	kept := stMustUploadPhoto(t, proc.Env, org.Token, vehicle, stPNG(t, 64, 48))
+	vehicle := newVehicle(t, proc.Env, org.Token)
+	kept := uploadPhoto(t, proc.Env, org.Token, vehicle, "", testPNG(t, 64, 48))
 
 	// An upload declaring 5 MB that stops after 2 MB: past the 1 MB kept
 	// in memory, the rest is spooled to a temporary file.
@@ -129,7 +127,7 @@ func TestHardeningKillMidUploadLeavesNoDebris(t *testing.T) {
 		t.Fatal(err)
 	}
 	var photo bytes.Buffer
-	ct := apptest.MultipartUpload(&photo, stUploadPhotoMutation, apptest.Vars{"v": vehicle}, "file", "photo.png", stPNG(t, 80, 60))
+	ct := apptest.MultipartUpload(&photo, uploadPhotoMutation, apptest.Vars{"v": vehicle}, "file", "photo.png", testPNG(t, 80, 60))
 	lockedDone := dbUpload(proc, org.Token, ct, int64(photo.Len()), &photo)
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -231,22 +229,7 @@ func hdTrueColourPNG(t testing.TB, w, h int) []byte {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	chunk := func(out *bytes.Buffer, typ string, data []byte) {
-		_ = binary.Write(out, binary.BigEndian, uint32(len(data)))
-		out.WriteString(typ)
-		out.Write(data)
-		_ = binary.Write(out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 2 // bit depth 8, RGB
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk(&out, "IHDR", ihdr)
-	chunk(&out, "IDAT", idat.Bytes())
-	chunk(&out, "IEND", nil)
-	return out.Bytes()
+	return rawPNG(w, h, pngRGB, idat.Bytes())
 }
 
 // hdProcMemory is a VmHWM (peak) or VmRSS line of /proc/<pid>/status, in
@@ -281,7 +264,7 @@ func TestHardeningDecodeMemoryIsBounded(t *testing.T) {
 	})
 	org := proc.NewOrg(t, "Big Photo Imports", "NZ")
 	second := proc.NewOrg(t, "Other Big Photo Imports", "NZ") // per-user slots: 3
-	vehicles := []string{stNewVehicle(t, proc.Env, org.Token), stNewVehicle(t, proc.Env, second.Token)}
+	vehicles := []string{newVehicle(t, proc.Env, org.Token), newVehicle(t, proc.Env, second.Token)}
 	tokens := []string{org.Token, second.Token}
 	photo := hdTrueColourPNG(t, 6000, 4000)
 	t.Logf("a 6000×4000 RGB PNG of %d KB; server RSS before: %d MiB", len(photo)>>10, hdProcMemory(t, proc.Pid(), "VmRSS")>>20)
@@ -289,7 +272,7 @@ func TestHardeningDecodeMemoryIsBounded(t *testing.T) {
 	var dones []chan *http.Response
 	for i := range 6 {
 		var body bytes.Buffer
-		ct := apptest.MultipartUpload(&body, stUploadPhotoMutation, apptest.Vars{"v": vehicles[i%2]}, "file", "big.png", photo)
+		ct := apptest.MultipartUpload(&body, uploadPhotoMutation, apptest.Vars{"v": vehicles[i%2]}, "file", "big.png", photo)
 		dones = append(dones, dbUpload(proc, tokens[i%2], ct, int64(body.Len()), &body))
 	}
 	for i, done := range dones {

@@ -6,8 +6,6 @@ package e2e
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -33,12 +31,6 @@ func hdEnv(t *testing.T) *apptest.Env {
 // never holds the pixels.
 func hdBlackPNG(t testing.TB, w, h int) []byte {
 	t.Helper()
-	chunk := func(out *bytes.Buffer, typ string, data []byte) {
-		_ = binary.Write(out, binary.BigEndian, uint32(len(data)))
-		out.WriteString(typ)
-		out.Write(data)
-		_ = binary.Write(out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
 	var idat bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
 	// Rows of a filter byte 0 then w black pixels: all zeros, written a
@@ -53,16 +45,7 @@ func hdBlackPNG(t testing.TB, w, h int) []byte {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 0 // bit depth 8, greyscale
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk(&out, "IHDR", ihdr)
-	chunk(&out, "IDAT", idat.Bytes())
-	chunk(&out, "IEND", nil)
-	return out.Bytes()
+	return rawPNG(w, h, pngGrey, idat.Bytes())
 }
 
 // TestHardeningPixelBombsRefused (issue 10, items 3 and 4): a complete
@@ -72,7 +55,7 @@ func TestHardeningPixelBombsRefused(t *testing.T) {
 	env := hdEnv(t)
 	org := env.NewOrg(t, "Pixel Bomb Imports", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
+	v := newVehicle(t, env, org.Token)
 	for _, tc := range []struct {
 		name string
 		w, h int
@@ -84,7 +67,7 @@ func TestHardeningPixelBombsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := hdBlackPNG(t, tc.w, tc.h)
-			res := stUploadPhoto(t, env, org.Token, v, "bomb.png", data, nil)
+			res := uploadPhotoRes(t, env, org.Token, v, "bomb.png", data, nil)
 			stExpectError(t, res, "BAD_USER_INPUT")
 			if strings.Contains(strings.ToLower(string(res.Body)), "jpeg") {
 				t.Errorf("the refusal leaks an encoder's message: %s", res.Body)
@@ -98,7 +81,7 @@ func TestHardeningPixelBombsRefused(t *testing.T) {
 		})
 	}
 	// A picture of an ordinary shape and size still goes through.
-	stMustUploadPhoto(t, env, org.Token, v, stPNG(t, 64, 48))
+	uploadPhoto(t, env, org.Token, v, "", testPNG(t, 64, 48))
 }
 
 // TestHardeningLoginLockout (issue 10, item 8): strangers failing at an
@@ -183,8 +166,8 @@ func TestHardeningUploadsPerOrganization(t *testing.T) {
 	greedy := env.NewOrg(t, "Stalling Imports", "NZ")
 	victim := env.NewOrg(t, "Patient Imports", "NZ")
 	t.Parallel()
-	greedyVehicle := stNewVehicle(t, env, greedy.Token)
-	victimVehicle := stNewVehicle(t, env, victim.Token)
+	greedyVehicle := newVehicle(t, env, greedy.Token)
+	victimVehicle := newVehicle(t, env, victim.Token)
 
 	var writers []*io.PipeWriter
 	var dones []chan *http.Response
@@ -216,7 +199,7 @@ func TestHardeningUploadsPerOrganization(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	res := stUploadPhoto(t, env, victim.Token, victimVehicle, "photo.png", stPNG(t, 32, 24), nil)
+	res := uploadPhotoRes(t, env, victim.Token, victimVehicle, "photo.png", testPNG(t, 32, 24), nil)
 	if res.Code() != "" {
 		t.Fatalf("another organization's upload while one stalls 12: %d %s", res.Status, res.Body)
 	}
@@ -229,7 +212,7 @@ func TestHardeningStalledUploadIsCutOff(t *testing.T) {
 	env := hdEnv(t)
 	org := env.NewOrg(t, "Stalled Uploads Imports", "NZ")
 	t.Parallel()
-	vehicle := stNewVehicle(t, env, org.Token)
+	vehicle := newVehicle(t, env, org.Token)
 	var writers []*io.PipeWriter
 	var dones []chan *http.Response
 	defer func() {
@@ -267,7 +250,7 @@ func TestHardeningStalledUploadIsCutOff(t *testing.T) {
 			t.Fatalf("stalled upload %d of %d still held 30 s after its body stopped", i+1, len(dones))
 		}
 	}
-	res := stUploadPhoto(t, env, org.Token, vehicle, "photo.png", stPNG(t, 32, 24), nil)
+	res := uploadPhotoRes(t, env, org.Token, vehicle, "photo.png", testPNG(t, 32, 24), nil)
 	if res.Code() != "" {
 		t.Fatalf("an upload after the stalled ones were cut off: %d %s", res.Status, res.Body)
 	}

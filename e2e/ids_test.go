@@ -20,8 +20,8 @@ func TestUpperCaseIDsInvalidateTheCustomerView(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Upper Case Imports", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
-	slug := pgCreateLink(t, env, org.Token, vehicleID, nil)
+	vehicleID := newVehicle(t, env, org.Token)
+	slug := createLink(t, env, org.Token, vehicleID, nil).Slug
 	query := `query($s: String!) { publicTracking(slug: $s) { vehicle { title } } }`
 	for i := 0; i < 3; i++ { // warm every cache of the public side
 		if res := env.Do(t, "", query, apptest.Vars{"s": slug}); strings.Contains(string(res.Data), `"publicTracking":null`) {
@@ -50,9 +50,9 @@ func TestPickedPhotosByUpperCaseIDsComeBackInTheAnswer(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Upper Case Photos", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
-	photo := stMustUploadPhoto(t, env, org.Token, vehicleID, stPNG(t, 40, 30))
-	pgCreateLink(t, env, org.Token, vehicleID, nil)
+	vehicleID := newVehicle(t, env, org.Token)
+	photo := uploadPhoto(t, env, org.Token, vehicleID, "", testPNG(t, 40, 30))
+	createLink(t, env, org.Token, vehicleID, nil)
 	res := env.Do(t, org.Token, `mutation($v: ID!, $p: [ID!]) { updateTrackingLink(vehicleId: $v, options: {photoIds: $p}) { photos { id } } }`,
 		apptest.Vars{"v": vehicleID, "p": []string{strings.ToUpper(photo.ID)}})
 	var out struct {
@@ -70,8 +70,8 @@ func TestLaterMutationSeesEarlierOnesInTheSameRequest(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "One Document Imports", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
-	pgCreateLink(t, env, org.Token, vehicleID, nil)
+	vehicleID := newVehicle(t, env, org.Token)
+	createLink(t, env, org.Token, vehicleID, nil)
 	res := env.Do(t, org.Token, `mutation($v: ID!) {
 		a: setHeroPhoto(vehicleId: $v, photoId: null) { trackingLink { slug } }
 		b: revokeTrackingLink(vehicleId: $v) { trackingLink { slug } }
@@ -118,8 +118,8 @@ func TestDeletePhotoNeedsOneConnection(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "One Connection Imports", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
-	photo := stMustUploadPhoto(t, env, org.Token, vehicleID, stPNG(t, 40, 30))
+	vehicleID := newVehicle(t, env, org.Token)
+	photo := uploadPhoto(t, env, org.Token, vehicleID, "", testPNG(t, 40, 30))
 
 	conn, err := sqlx.Open("postgres", dbtest.URL(t))
 	if err != nil {

@@ -138,8 +138,8 @@ func TestLinkDeskOpens(t *testing.T) {
 	env, _ := ldOpensEnv(t, testDB)
 	t.Parallel()
 	org := env.NewOrg(t, "Opened Imports", "NZ")
-	vid := tlSimpleVehicle(t, env, org.Token)
-	link := tlCreateLink(t, env, org.Token, vid, nil)
+	vid := newVehicle(t, env, org.Token)
+	link := createLink(t, env, org.Token, vid, nil)
 	if o := ldOpensOf(t, env, org.Token, vid); o.OpenCount != 0 || o.FirstOpenedAt != nil || o.LastOpenedAt != nil {
 		t.Fatalf("a new link: %+v, want no opens", o)
 	}
@@ -226,8 +226,8 @@ func TestLinkDeskOpensAtScale(t *testing.T) {
 	env, logs := ldOpensEnv(t, conn)
 	t.Parallel()
 	org := env.NewOrg(t, "Busy Opened Imports", "NZ")
-	vid := tlSimpleVehicle(t, env, org.Token)
-	link := tlCreateLink(t, env, org.Token, vid, nil)
+	vid := newVehicle(t, env, org.Token)
+	link := createLink(t, env, org.Token, vid, nil)
 	marker := ldMarker()
 
 	// 200 distinct clients, half on the page and half on publicTracking,

@@ -40,8 +40,8 @@ func ldDecodeQR(t *testing.T, svg string) string {
 
 func TestLinkDeskShareKit(t *testing.T) {
 	env, org := tlStart(t, "Harbour Share Imports", "NZ")
-	vid := tlCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Land Cruiser"})
-	link := tlCreateLink(t, env, org.Token, vid, nil)
+	vid := createVehicle(t, env, org.Token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Land Cruiser"})
+	link := createLink(t, env, org.Token, vid, nil)
 
 	var out struct {
 		Vehicle struct {

@@ -18,7 +18,7 @@ func TestLinkDeskStatementCounts(t *testing.T) {
 	fleet := env.SeedFleet(t, "Counted Links", 50)
 	// A second event on some links, so events are really batched lists.
 	for _, vid := range fleet.VehicleIDs[:20] {
-		tlUpdateLink(t, env, fleet.Org.Token, vid, map[string]any{"showProgress": false})
+		updateLink(t, env, fleet.Org.Token, vid, map[string]any{"showProgress": false})
 	}
 	const query = `query($first: Int!) { trackingLinks(first: $first) { totalCount edges { node {
 		id state endedAt openCount shareMessage

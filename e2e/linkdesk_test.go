@@ -144,8 +144,8 @@ func ldSetStage(t *testing.T, env *apptest.Env, token, vehicleID, stage string) 
 
 func TestLinkDeskStates(t *testing.T) {
 	env, org := tlStart(t, "State Imports", "NZ")
-	vid := tlSimpleVehicle(t, env, org.Token)
-	first := tlCreateLink(t, env, org.Token, vid, nil)
+	vid := newVehicle(t, env, org.Token)
+	first := createLink(t, env, org.Token, vid, nil)
 
 	l := ldWantState(t, env, org.Token, first.ID, first.Slug, "LIVE")
 	if l.EndedAt != nil || l.Vehicle == nil || l.Vehicle.ID != vid {
@@ -160,10 +160,10 @@ func TestLinkDeskStates(t *testing.T) {
 	ldWantState(t, env, org.Token, first.ID, first.Slug, "SUSPENDED")
 	ldSetSubscription(t, env, org.ID, domain.SubscriptionActive)
 	ldWantState(t, env, org.Token, first.ID, first.Slug, "EXPIRED")
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"expiresAt": tlFuture(time.Hour)})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"expiresAt": tlFuture(time.Hour)})
 	ldWantState(t, env, org.Token, first.ID, first.Slug, "LIVE")
 	apptest.ExpireLink(t, testDB, first.Slug)
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"expiresAt": nil})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"expiresAt": nil})
 	ldWantState(t, env, org.Token, first.ID, first.Slug, "LIVE")
 
 	// Every status that is not open suspends; TRIALING works.
@@ -196,7 +196,7 @@ func TestLinkDeskStates(t *testing.T) {
 	}
 
 	// Deleting the vehicle ends its link; the vehicle then reads as null.
-	third := tlCreateLink(t, env, org.Token, vid, nil)
+	third := createLink(t, env, org.Token, vid, nil)
 	ldWantState(t, env, org.Token, third.ID, third.Slug, "LIVE")
 	tlDeleteVehicle(t, env, org.Token, vid)
 	gone := ldWantState(t, env, org.Token, third.ID, third.Slug, "ENDED")
@@ -208,19 +208,19 @@ func TestLinkDeskStates(t *testing.T) {
 
 func TestLinkDeskEvents(t *testing.T) {
 	env, org := tlStart(t, "History Imports", "NZ")
-	vid := tlSimpleVehicle(t, env, org.Token)
+	vid := newVehicle(t, env, org.Token)
 	photo := tlUploadPhoto(t, env, org.Token, vid, "dock", 8, 8)
-	first := tlCreateLink(t, env, org.Token, vid, nil)
+	first := createLink(t, env, org.Token, vid, nil)
 
 	// UPDATED names exactly what changed; an update that changes nothing
 	// records nothing.
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"showProgress": false, "showPhoto": true})
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"photoIds": []string{photo.ID}, "expiresAt": tlFuture(48 * time.Hour)})
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"showProgress": false, "photoIds": []string{photo.ID}})
-	tlUpdateLink(t, env, org.Token, vid, apptest.Vars{"showCustomerNotes": false, "showEstimatedArrival": false, "expiresAt": nil})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"showProgress": false, "showPhoto": true})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"photoIds": []string{photo.ID}, "expiresAt": tlFuture(48 * time.Hour)})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"showProgress": false, "photoIds": []string{photo.ID}})
+	updateLink(t, env, org.Token, vid, apptest.Vars{"showCustomerNotes": false, "showEstimatedArrival": false, "expiresAt": nil})
 	second := tlRegenerate(t, env, org.Token, vid)
 	tlRevoke(t, env, org.Token, vid)
-	third := tlCreateLink(t, env, org.Token, vid, nil)
+	third := createLink(t, env, org.Token, vid, nil)
 	tlDeleteVehicle(t, env, org.Token, vid)
 
 	wantEvents := func(id string, want []ldEvent) {
@@ -276,23 +276,23 @@ func TestLinkDeskEvents(t *testing.T) {
 func TestLinkDeskListAndHistory(t *testing.T) {
 	env, org := tlStart(t, "List Imports", "NZ")
 	other := env.NewOrg(t, "Other Imports", "NZ")
-	otherVehicle := tlSimpleVehicle(t, env, other.Token)
-	otherLink := tlCreateLink(t, env, other.Token, otherVehicle, nil)
+	otherVehicle := newVehicle(t, env, other.Token)
+	otherLink := createLink(t, env, other.Token, otherVehicle, nil)
 
 	// Five vehicles: live, expiring in 2 days, expiring in 20 days,
 	// expired, revoked.
 	var vids []string
 	for range 5 {
-		vids = append(vids, tlSimpleVehicle(t, env, org.Token))
+		vids = append(vids, newVehicle(t, env, org.Token))
 	}
-	live := tlCreateLink(t, env, org.Token, vids[0], nil)
-	soon := tlCreateLink(t, env, org.Token, vids[1], apptest.Vars{"expiresAt": tlFuture(48 * time.Hour)})
-	later := tlCreateLink(t, env, org.Token, vids[2], apptest.Vars{"expiresAt": tlFuture(20 * 24 * time.Hour)})
-	expired := tlCreateLink(t, env, org.Token, vids[3], nil)
+	live := createLink(t, env, org.Token, vids[0], nil)
+	soon := createLink(t, env, org.Token, vids[1], apptest.Vars{"expiresAt": tlFuture(48 * time.Hour)})
+	later := createLink(t, env, org.Token, vids[2], apptest.Vars{"expiresAt": tlFuture(20 * 24 * time.Hour)})
+	expired := createLink(t, env, org.Token, vids[3], nil)
 	apptest.ExpireLink(t, testDB, expired.Slug)
-	revoked := tlCreateLink(t, env, org.Token, vids[4], nil)
+	revoked := createLink(t, env, org.Token, vids[4], nil)
 	tlRevoke(t, env, org.Token, vids[4])
-	replacement := tlCreateLink(t, env, org.Token, vids[4], nil)
+	replacement := createLink(t, env, org.Token, vids[4], nil)
 
 	all := ldList(t, env, org.Token, apptest.Vars{})
 	want := []string{replacement.ID, revoked.ID, expired.ID, later.ID, soon.ID, live.ID}
@@ -425,11 +425,11 @@ func ldPreviewOf(t *testing.T, env *apptest.Env, token, vehicleID string, opts a
 func TestLinkDeskPreview(t *testing.T) {
 	env, org := tlStart(t, "Preview Imports", "NZ")
 	secret := tlSeedSecrets(t, env, org) // a VIN, prices, an internal note…
-	vid := tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	vid := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2020, "make": "Nissan", "model": "Leaf", "stage": "IN_TRANSIT", "estimatedArrival": "2030-01-15",
 	})
-	tlAddNote(t, env, org.Token, vid, "Left the port on time.", "CUSTOMER")
-	tlAddNote(t, env, org.Token, vid, "Margin is thin on this one.", "INTERNAL")
+	addNote(t, env, org.Token, vid, "Left the port on time.", "CUSTOMER")
+	addNote(t, env, org.Token, vid, "Margin is thin on this one.", "INTERNAL")
 
 	// Without a link: every option on, and no link is created.
 	p, tr := ldPreviewOf(t, env, org.Token, vid, nil)
@@ -447,7 +447,7 @@ func TestLinkDeskPreview(t *testing.T) {
 
 	// With a link: its options when omitted, and exactly what
 	// publicTracking answers for it.
-	link := tlCreateLink(t, env, org.Token, vid, apptest.Vars{"showEstimatedArrival": false, "expiresAt": tlFuture(72 * time.Hour)})
+	link := createLink(t, env, org.Token, vid, apptest.Vars{"showEstimatedArrival": false, "expiresAt": tlFuture(72 * time.Hour)})
 	p, tr = ldPreviewOf(t, env, org.Token, vid, nil)
 	var pub struct{ PublicTracking map[string]any }
 	env.Do(t, "", apptest.PublicQuery, apptest.Vars{"slug": link.Slug}).Decode(t, &pub)
@@ -483,11 +483,11 @@ func TestLinkDeskPreview(t *testing.T) {
 	// Nothing private, in the answer or on the page, of a vehicle loaded
 	// with private values.
 	sp, _ := ldPreviewOf(t, env, org.Token, secret.VehicleID, nil)
-	tlNoSecrets(t, "preview answer", sp.Tracking)
+	noSecrets(t, "preview answer", sp.Tracking, tlSecrets)
 	if res, body := env.Get(t, sp.PageURL); res.StatusCode != http.StatusOK {
 		t.Fatalf("preview page of the private vehicle: status %d", res.StatusCode)
 	} else {
-		tlNoSecrets(t, "preview page", append(tlHeaderBytes(res.Header), body...))
+		noSecrets(t, "preview page", append(tlHeaderBytes(res.Header), body...), tlSecrets)
 	}
 
 	// The page: signed, anonymous, marked, never indexed, strict headers,
@@ -601,8 +601,8 @@ func TestLinkDeskRetireAfterDelivery(t *testing.T) {
 	}
 
 	// No expiry: DELIVERED sets now + 7 days, with an event by no one.
-	a := tlSimpleVehicle(t, env, org.Token)
-	la := tlCreateLink(t, env, org.Token, a, nil)
+	a := newVehicle(t, env, org.Token)
+	la := createLink(t, env, org.Token, a, nil)
 	ldSetStage(t, env, org.Token, a, "DELIVERED")
 	got := ldLinkByID(t, env, org.Token, la.ID)
 	if !near(got.ExpiresAt, time.Now().Add(7*24*time.Hour)) {
@@ -621,23 +621,23 @@ func TestLinkDeskRetireAfterDelivery(t *testing.T) {
 	}
 
 	// Expiring sooner already: kept, no event.
-	b := tlSimpleVehicle(t, env, org.Token)
-	lb := tlCreateLink(t, env, org.Token, b, apptest.Vars{"expiresAt": tlFuture(48 * time.Hour)})
+	b := newVehicle(t, env, org.Token)
+	lb := createLink(t, env, org.Token, b, apptest.Vars{"expiresAt": tlFuture(48 * time.Hour)})
 	ldSetStage(t, env, org.Token, b, "DELIVERED")
 	if got := ldLinkByID(t, env, org.Token, lb.ID); !tlSameTime(got.ExpiresAt, lb.ExpiresAt) || got.kinds()[len(got.Events)-1] != "CREATED" {
 		t.Fatalf("a link expiring sooner: expiresAt %v (was %v), events %v", got.ExpiresAt, lb.ExpiresAt, got.kinds())
 	}
 	// Expiring later: brought forward.
-	c := tlSimpleVehicle(t, env, org.Token)
-	lc := tlCreateLink(t, env, org.Token, c, apptest.Vars{"expiresAt": tlFuture(30 * 24 * time.Hour)})
+	c := newVehicle(t, env, org.Token)
+	lc := createLink(t, env, org.Token, c, apptest.Vars{"expiresAt": tlFuture(30 * 24 * time.Hour)})
 	ldSetStage(t, env, org.Token, c, "DELIVERED")
 	if got := ldLinkByID(t, env, org.Token, lc.ID); !near(got.ExpiresAt, time.Now().Add(7*24*time.Hour)) {
 		t.Fatalf("a link expiring in 30 days after DELIVERED: %v, want about now + 7 days", got.ExpiresAt)
 	}
 
 	// Created for a vehicle already delivered: the same expiry, unless given.
-	d := tlCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2018, "make": "Mazda", "model": "MX-5", "stage": "DELIVERED"})
-	ld := tlCreateLink(t, env, org.Token, d, nil)
+	d := createVehicle(t, env, org.Token, apptest.Vars{"year": 2018, "make": "Mazda", "model": "MX-5", "stage": "DELIVERED"})
+	ld := createLink(t, env, org.Token, d, nil)
 	if !near(ld.ExpiresAt, time.Now().Add(7*24*time.Hour)) {
 		t.Fatalf("a link created for a delivered vehicle: expiresAt %v, want about now + 7 days", ld.ExpiresAt)
 	}
@@ -646,7 +646,7 @@ func TestLinkDeskRetireAfterDelivery(t *testing.T) {
 	}
 	tlRevoke(t, env, org.Token, d)
 	given := tlFuture(60 * 24 * time.Hour)
-	ld2 := tlCreateLink(t, env, org.Token, d, apptest.Vars{"expiresAt": given})
+	ld2 := createLink(t, env, org.Token, d, apptest.Vars{"expiresAt": given})
 	if want := tlMustTime(t, given); ld2.ExpiresAt == nil || !ld2.ExpiresAt.Equal(want) {
 		t.Fatalf("a given expiresAt on a delivered vehicle's link: %v, want %v", ld2.ExpiresAt, want)
 	}
@@ -661,8 +661,8 @@ func TestLinkDeskRetireAfterDelivery(t *testing.T) {
 	if after := ldLinkByID(t, env, org.Token, la.ID).ExpiresAt; !tlSameTime(before, after) {
 		t.Fatalf("changing the setting moved a link's expiry: %v → %v", before, after)
 	}
-	e := tlSimpleVehicle(t, env, org.Token)
-	le := tlCreateLink(t, env, org.Token, e, nil)
+	e := newVehicle(t, env, org.Token)
+	le := createLink(t, env, org.Token, e, nil)
 	ldSetStage(t, env, org.Token, e, "DELIVERED")
 	if got := ldLinkByID(t, env, org.Token, le.ID); got.ExpiresAt != nil {
 		t.Fatalf("with the setting off, DELIVERED set expiresAt %v", got.ExpiresAt)

@@ -6,13 +6,8 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io/fs"
 	"maps"
 	"math"
@@ -28,18 +23,6 @@ import (
 
 	"importops/apptest"
 )
-
-// stImage is a small opaque picture with a gentle gradient: different
-// sizes give different bytes, and a lossy re-encode stays close to it.
-func stImage(w, h int) image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for x := range w {
-		for y := range h {
-			img.Set(x, y, color.RGBA{uint8(90 + 3*x), uint8(140 + 2*y), 200, 255})
-		}
-	}
-	return img
-}
 
 // stSamePicture asserts that served, sent with contentType, is the picture
 // want: an image in the format the Content-Type names, of the same size,
@@ -74,63 +57,6 @@ func stSamePicture(t testing.TB, served []byte, contentType string, want image.I
 	if mean := diff / n; mean > 12 {
 		t.Errorf("served picture differs from the upload by %.1f per channel on average", mean)
 	}
-}
-
-func stPNG(t testing.TB, w, h int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, stImage(w, h)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func stJPEG(t testing.TB, w, h int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, stImage(w, h), nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// stPNGHeader is a PNG that declares w×h pixels: the signature, a valid
-// IHDR chunk (8-bit RGB) and IEND, with correct CRCs, and no pixel data.
-func stPNGHeader(w, h uint32) []byte {
-	chunk := func(typ string, data []byte) []byte {
-		var b bytes.Buffer
-		_ = binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		b.WriteString(typ)
-		b.Write(data)
-		_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-		return b.Bytes()
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2 // bit depth 8, colour type RGB; compression, filter, interlace 0
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = append(out, chunk("IHDR", ihdr)...)
-	return append(out, chunk("IEND", nil)...)
-}
-
-const stUploadPhotoMutation = `mutation($v: ID!, $file: Upload!, $caption: String) {
-	uploadVehiclePhoto(vehicleId: $v, file: $file, caption: $caption) { id url caption width height createdAt } }`
-
-func stUploadPhoto(t testing.TB, env *apptest.Env, token, vehicleID, filename string, data []byte, caption *string) apptest.Response {
-	t.Helper()
-	vars := apptest.Vars{"v": vehicleID}
-	if caption != nil {
-		vars["caption"] = *caption
-	}
-	return env.Upload(t, token, stUploadPhotoMutation, vars, "file", filename, data)
-}
-
-func stMustUploadPhoto(t testing.TB, env *apptest.Env, token, vehicleID string, data []byte) stPhoto {
-	t.Helper()
-	var out struct{ UploadVehiclePhoto stPhoto }
-	stUploadPhoto(t, env, token, vehicleID, "photo.png", data, nil).Decode(t, &out)
-	return out.UploadVehiclePhoto
 }
 
 // stMediaFiles returns every regular file under dir, by path relative to it.
@@ -182,7 +108,7 @@ func stGet(t testing.TB, env *apptest.Env, u string) (int, string, []byte) {
 	return res.StatusCode, res.Header.Get("Content-Type"), body
 }
 
-func stPhotoIDs(photos []stPhoto) []string {
+func stPhotoIDs(photos []staffPhoto) []string {
 	var ids []string
 	for _, p := range photos {
 		ids = append(ids, p.ID)
@@ -200,16 +126,16 @@ func TestMediaUploadPhoto(t *testing.T) {
 		data           []byte
 		w, h           int
 	}{
-		{"PNG", "front.png", stPNG(t, 3, 2), 3, 2},
-		{"JPEG", "side.jpg", stJPEG(t, 8, 5), 8, 5},
-		{"JPEG whose name says .png", "misnamed.png", stJPEG(t, 6, 6), 6, 6},
+		{"PNG", "front.png", testPNG(t, 3, 2), 3, 2},
+		{"JPEG", "side.jpg", testJPEG(t, 8, 5), 8, 5},
+		{"JPEG whose name says .png", "misnamed.png", testJPEG(t, 6, 6), 6, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v := stNewVehicle(t, env, org.Token)
+			v := newVehicle(t, env, org.Token)
 			caption := "Front three-quarter"
-			var out struct{ UploadVehiclePhoto stPhoto }
-			stUploadPhoto(t, env, org.Token, v, tc.filename, tc.data, &caption).Decode(t, &out)
+			var out struct{ UploadVehiclePhoto staffPhoto }
+			uploadPhotoRes(t, env, org.Token, v, tc.filename, tc.data, &caption).Decode(t, &out)
 			p := out.UploadVehiclePhoto
 
 			if p.ID == "" || p.Caption == nil || *p.Caption != caption {
@@ -222,12 +148,12 @@ func TestMediaUploadPhoto(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("GET photo url without a bearer header: status %d, want 200", status)
 			}
-			stSamePicture(t, body, ct, stImage(tc.w, tc.h))
+			stSamePicture(t, body, ct, gradientImage(tc.w, tc.h))
 			if n := stFilesHolding(t, env.MediaDir, body); n < 1 {
 				t.Errorf("no file under MEDIA_DIR holds the served photo")
 			}
 
-			var read struct{ Vehicle struct{ Photos []stPhoto } }
+			var read struct{ Vehicle struct{ Photos []staffPhoto } }
 			env.Do(t, org.Token, `query($v: ID!) { vehicle(id: $v) { photos { id url caption width height } } }`, apptest.Vars{"v": v}).Decode(t, &read)
 			if ids := stPhotoIDs(read.Vehicle.Photos); !slices.Equal(ids, []string{p.ID}) {
 				t.Fatalf("vehicle photos = %v, want [%s]", ids, p.ID)
@@ -236,19 +162,19 @@ func TestMediaUploadPhoto(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("GET url from vehicle.photos: status %d, want 200", status)
 			}
-			stSamePicture(t, body, ct, stImage(tc.w, tc.h))
+			stSamePicture(t, body, ct, gradientImage(tc.w, tc.h))
 		})
 	}
 
 	t.Run("a valid PNG with PHP appended is served without the PHP", func(t *testing.T) {
 		t.Parallel()
-		data := append(stPNG(t, 4, 4), []byte("<?php system($_GET['c']); ?>")...)
-		res := stUploadPhoto(t, env, org.Token, stNewVehicle(t, env, org.Token), "poly.png", data, nil)
+		data := append(testPNG(t, 4, 4), []byte("<?php system($_GET['c']); ?>")...)
+		res := uploadPhotoRes(t, env, org.Token, newVehicle(t, env, org.Token), "poly.png", data, nil)
 		if len(res.Errors) > 0 {
 			stExpectError(t, res, "BAD_USER_INPUT") // refusing it is fine too
 			return
 		}
-		var out struct{ UploadVehiclePhoto stPhoto }
+		var out struct{ UploadVehiclePhoto staffPhoto }
 		res.Decode(t, &out)
 		status, ct, body := stGet(t, env, out.UploadVehiclePhoto.URL)
 		if status != http.StatusOK {
@@ -257,7 +183,7 @@ func TestMediaUploadPhoto(t *testing.T) {
 		if bytes.Contains(body, []byte("<?php")) {
 			t.Errorf("served photo still carries the appended PHP")
 		}
-		stSamePicture(t, body, ct, stImage(4, 4))
+		stSamePicture(t, body, ct, gradientImage(4, 4))
 		for name, b := range stMediaFiles(t, env.MediaDir) {
 			if bytes.Contains(b, []byte("<?php")) {
 				t.Errorf("MEDIA_DIR file %s carries the appended PHP", name)
@@ -267,7 +193,7 @@ func TestMediaUploadPhoto(t *testing.T) {
 
 	t.Run("caption is optional", func(t *testing.T) {
 		t.Parallel()
-		p := stMustUploadPhoto(t, env, org.Token, stNewVehicle(t, env, org.Token), stPNG(t, 2, 2))
+		p := uploadPhoto(t, env, org.Token, newVehicle(t, env, org.Token), "", testPNG(t, 2, 2))
 		if p.Caption != nil {
 			t.Errorf("caption = %q, want null", *p.Caption)
 		}
@@ -275,7 +201,7 @@ func TestMediaUploadPhoto(t *testing.T) {
 
 	t.Run("the signed URL is short-lived", func(t *testing.T) {
 		t.Parallel()
-		p := stMustUploadPhoto(t, env, org.Token, stNewVehicle(t, env, org.Token), stPNG(t, 2, 3))
+		p := uploadPhoto(t, env, org.Token, newVehicle(t, env, org.Token), "", testPNG(t, 2, 3))
 		u, err := url.Parse(p.URL)
 		if err != nil {
 			t.Fatal(err)
@@ -295,9 +221,9 @@ func TestMediaSignedURLTampering(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Tamper Ltd", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
-	first := stMustUploadPhoto(t, env, org.Token, v, stPNG(t, 4, 4))
-	second := stMustUploadPhoto(t, env, org.Token, v, stPNG(t, 5, 5))
+	v := newVehicle(t, env, org.Token)
+	first := uploadPhoto(t, env, org.Token, v, "", testPNG(t, 4, 4))
+	second := uploadPhoto(t, env, org.Token, v, "", testPNG(t, 5, 5))
 
 	u, err := url.Parse(first.URL)
 	if err != nil {
@@ -356,9 +282,9 @@ func TestMediaRejectedUploads(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Rejected Uploads Ltd", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
+	v := newVehicle(t, env, org.Token)
 
-	pngThenPHP := append(append([]byte{}, stPNGHeader(1, 1)[:16]...), []byte("<?php system($_GET['c']); ?>")...)
+	pngThenPHP := append(append([]byte{}, rawPNG(1, 1, pngRGB, nil)[:16]...), []byte("<?php system($_GET['c']); ?>")...)
 	for _, tc := range []struct {
 		name, filename string
 		data           []byte
@@ -368,11 +294,11 @@ func TestMediaRejectedUploads(t *testing.T) {
 		{"PHP behind a PNG signature", "shell.png", pngThenPHP},
 		{"an SVG named .png", "logo.png", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)},
 		{"an empty file", "empty.png", nil},
-		{"a PNG declaring 60000×60000 pixels", "huge.png", stPNGHeader(60000, 60000)},
-		{"a truncated PNG", "cut.png", stPNG(t, 8, 8)[:40]},
+		{"a PNG declaring 60000×60000 pixels", "huge.png", rawPNG(60000, 60000, pngRGB, nil)},
+		{"a truncated PNG", "cut.png", testPNG(t, 8, 8)[:40]},
 	} {
 		t.Run(tc.name+" is BAD_USER_INPUT and stores nothing", func(t *testing.T) {
-			res := stUploadPhoto(t, env, org.Token, v, tc.filename, tc.data, nil)
+			res := uploadPhotoRes(t, env, org.Token, v, tc.filename, tc.data, nil)
 			stExpectError(t, res, "BAD_USER_INPUT")
 			if n := stCount(t, "photos", org.ID); n != 0 {
 				t.Errorf("photos has %d rows after a refused upload, want 0", n)
@@ -385,7 +311,7 @@ func TestMediaRejectedUploads(t *testing.T) {
 
 	t.Run("a caption of 501 characters is BAD_USER_INPUT and stores nothing", func(t *testing.T) {
 		caption := strings.Repeat("c", 501)
-		stExpectError(t, stUploadPhoto(t, env, org.Token, v, "ok.png", stPNG(t, 2, 2), &caption), "BAD_USER_INPUT")
+		stExpectError(t, uploadPhotoRes(t, env, org.Token, v, "ok.png", testPNG(t, 2, 2), &caption), "BAD_USER_INPUT")
 		if n := stCount(t, "photos", org.ID); n != 0 {
 			t.Errorf("photos has %d rows, want 0", n)
 		}
@@ -425,17 +351,17 @@ func TestMediaGalleryAndHero(t *testing.T) {
 	type heroResult struct {
 		SetHeroPhoto struct {
 			ID        string
-			HeroPhoto *stPhoto
-			Photos    []stPhoto
+			HeroPhoto *staffPhoto
+			Photos    []staffPhoto
 		}
 	}
 	// gallery makes a vehicle with three photos uploaded in order.
 	// The i-th photo is (i+1)×1 pixels.
-	gallery := func(t *testing.T) (string, []stPhoto) {
-		v := stNewVehicle(t, env, org.Token)
-		var photos []stPhoto
+	gallery := func(t *testing.T) (string, []staffPhoto) {
+		v := newVehicle(t, env, org.Token)
+		var photos []staffPhoto
 		for i := range 3 {
-			photos = append(photos, stMustUploadPhoto(t, env, org.Token, v, stPNG(t, i+1, 1)))
+			photos = append(photos, uploadPhoto(t, env, org.Token, v, "", testPNG(t, i+1, 1)))
 		}
 		return v, photos
 	}
@@ -469,7 +395,7 @@ func TestMediaGalleryAndHero(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET hero url: status %d, want 200", status)
 		}
-		stSamePicture(t, body, ct, stImage(2, 1))
+		stSamePicture(t, body, ct, gradientImage(2, 1))
 	})
 
 	t.Run("setHeroPhoto with photoId null clears the hero and keeps the gallery", func(t *testing.T) {
@@ -490,8 +416,8 @@ func TestMediaGalleryAndHero(t *testing.T) {
 	t.Run("setHeroPhoto with a photo of another vehicle is refused", func(t *testing.T) {
 		t.Parallel()
 		v, _ := gallery(t)
-		otherVehicle := stNewVehicle(t, env, org.Token)
-		foreign := stMustUploadPhoto(t, env, org.Token, otherVehicle, stPNG(t, 7, 1))
+		otherVehicle := newVehicle(t, env, org.Token)
+		foreign := uploadPhoto(t, env, org.Token, otherVehicle, "", testPNG(t, 7, 1))
 		res := env.Do(t, org.Token, setHero, apptest.Vars{"v": v, "p": foreign.ID})
 		if len(res.Errors) == 0 {
 			t.Fatalf("setHeroPhoto accepted another vehicle's photo: %s", res.Body)
@@ -509,7 +435,7 @@ func TestMediaGalleryAndHero(t *testing.T) {
 		t.Parallel()
 		v, photos := gallery(t)
 		// A size no other subtest uploads, so its stored files are its own.
-		hero := stMustUploadPhoto(t, env, org.Token, v, stPNG(t, 13, 3))
+		hero := uploadPhoto(t, env, org.Token, v, "", testPNG(t, 13, 3))
 		env.Do(t, org.Token, setHero, apptest.Vars{"v": v, "p": hero.ID}).Decode(t, &heroResult{})
 		oldURL := hero.URL
 		status, _, served := stGet(t, env, oldURL)
@@ -572,7 +498,7 @@ func TestMediaOrganizationLogo(t *testing.T) {
 	}
 
 	var out result
-	env.Upload(t, org.Token, m, nil, "file", "logo.png", stPNG(t, 6, 2)).Decode(t, &out)
+	env.Upload(t, org.Token, m, nil, "file", "logo.png", testPNG(t, 6, 2)).Decode(t, &out)
 	if out.UploadOrganizationLogo.ID != org.ID || out.UploadOrganizationLogo.LogoURL == nil {
 		t.Fatalf("uploadOrganizationLogo = %+v, want the organization with a logoUrl", out.UploadOrganizationLogo)
 	}
@@ -583,7 +509,7 @@ func TestMediaOrganizationLogo(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET logo: status %d, want 200", status)
 		}
-		stSamePicture(t, firstServed, ct, stImage(6, 2))
+		stSamePicture(t, firstServed, ct, gradientImage(6, 2))
 	})
 
 	t.Run("viewer shows the logo URL", func(t *testing.T) {
@@ -598,7 +524,7 @@ func TestMediaOrganizationLogo(t *testing.T) {
 
 	t.Run("a new logo replaces the old one", func(t *testing.T) {
 		var out result
-		env.Upload(t, org.Token, m, nil, "file", "logo.jpg", stJPEG(t, 9, 3)).Decode(t, &out)
+		env.Upload(t, org.Token, m, nil, "file", "logo.jpg", testJPEG(t, 9, 3)).Decode(t, &out)
 		if out.UploadOrganizationLogo.LogoURL == nil || *out.UploadOrganizationLogo.LogoURL == firstURL {
 			t.Fatalf("logoUrl after replacing = %v, want a new URL", out.UploadOrganizationLogo.LogoURL)
 		}
@@ -606,7 +532,7 @@ func TestMediaOrganizationLogo(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET new logo: status %d, want 200", status)
 		}
-		stSamePicture(t, body, ct, stImage(9, 3))
+		stSamePicture(t, body, ct, gradientImage(9, 3))
 		if status, _, _ := stGet(t, env, firstURL); status != http.StatusNotFound {
 			t.Errorf("GET old logo URL: status %d, want 404", status)
 		}

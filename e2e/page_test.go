@@ -12,9 +12,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,16 +38,6 @@ var pgSecrets = []string{
 	"PGUNPICKEDCAPTION",
 }
 
-func pgNoSecrets(t *testing.T, what string, raw []byte) {
-	t.Helper()
-	low := bytes.ToLower(raw)
-	for _, s := range pgSecrets {
-		if bytes.Contains(low, bytes.ToLower([]byte(s))) {
-			t.Errorf("%s contains the private value %q", what, s)
-		}
-	}
-}
-
 // pgStart starts a server for one test, then marks the test parallel
 // (apptest.New sets a package variable, so it runs while tests are still
 // sequential).
@@ -58,76 +46,6 @@ func pgStart(t *testing.T) *apptest.Env {
 	env := apptest.New(t, testDB)
 	t.Parallel()
 	return env
-}
-
-func pgDo(t *testing.T, env *apptest.Env, token, query string, vars apptest.Vars, out any) {
-	t.Helper()
-	env.Do(t, token, query, vars).Decode(t, out)
-}
-
-// pgPNG is a small PNG of one colour.
-func pgPNG(t *testing.T, w, h int, c color.RGBA) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func pgUploadPhoto(t *testing.T, env *apptest.Env, token, vehicleID, caption string, data []byte) string {
-	t.Helper()
-	vars := apptest.Vars{"v": vehicleID}
-	if caption != "" {
-		vars["c"] = caption
-	}
-	var out struct{ UploadVehiclePhoto struct{ ID string } }
-	env.Upload(t, token, `mutation($v: ID!, $file: Upload!, $c: String) { uploadVehiclePhoto(vehicleId: $v, file: $file, caption: $c) { id } }`,
-		vars, "file", "photo.png", data).Decode(t, &out)
-	return out.UploadVehiclePhoto.ID
-}
-
-func pgUploadLogo(t *testing.T, env *apptest.Env, token string, data []byte) {
-	t.Helper()
-	var out struct{ UploadOrganizationLogo struct{ LogoURL *string } }
-	env.Upload(t, token, `mutation($file: Upload!) { uploadOrganizationLogo(file: $file) { logoUrl } }`,
-		nil, "file", "logo.png", data).Decode(t, &out)
-	if out.UploadOrganizationLogo.LogoURL == nil {
-		t.Fatal("uploadOrganizationLogo: logoUrl is null")
-	}
-}
-
-func pgCreateVehicle(t *testing.T, env *apptest.Env, token string, in apptest.Vars) string {
-	t.Helper()
-	var out struct{ CreateVehicle struct{ ID string } }
-	pgDo(t, env, token, `mutation($in: CreateVehicleInput!) { createVehicle(input: $in) { id } }`, apptest.Vars{"in": in}, &out)
-	return out.CreateVehicle.ID
-}
-
-func pgAddNote(t *testing.T, env *apptest.Env, token, vehicleID, body string, scope domain.NoteScope) {
-	t.Helper()
-	var out struct{ AddNote struct{ ID string } }
-	pgDo(t, env, token, `mutation($v: ID!, $b: String!, $s: NoteScope!) { addNote(vehicleId: $v, body: $b, scope: $s) { id } }`,
-		apptest.Vars{"v": vehicleID, "b": body, "s": string(scope)}, &out)
-}
-
-func pgCreateLink(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) string {
-	t.Helper()
-	var out struct{ CreateTrackingLink struct{ Slug string } }
-	pgDo(t, env, token, `mutation($v: ID!, $o: TrackingLinkOptionsInput) { createTrackingLink(vehicleId: $v, options: $o) { slug } }`,
-		apptest.Vars{"v": vehicleID, "o": opts}, &out)
-	return out.CreateTrackingLink.Slug
-}
-
-func pgUpdateLink(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) {
-	t.Helper()
-	var out struct{ UpdateTrackingLink struct{ Slug string } }
-	pgDo(t, env, token, `mutation($v: ID!, $o: TrackingLinkOptionsInput!) { updateTrackingLink(vehicleId: $v, options: $o) { slug } }`,
-		apptest.Vars{"v": vehicleID, "o": opts}, &out)
 }
 
 // pgView is publicTracking as the page would need it.
@@ -235,39 +153,39 @@ func pgSeed(t *testing.T, env *apptest.Env, orgName, country string) pgSeeded {
 	t.Helper()
 	org := env.NewOrg(t, orgName, country)
 	s := pgSeeded{Token: org.Token, OrgName: orgName}
-	pgUploadLogo(t, env, org.Token, pgPNG(t, 64, 64, color.RGBA{29, 78, 216, 255}))
+	uploadLogo(t, env, org.Token, solidPNG(t, 64, 64, color.RGBA{29, 78, 216, 255}))
 	var cust struct{ CreateCustomer struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($in: CustomerInput!) { createCustomer(input: $in) { id } }`, apptest.Vars{"in": apptest.Vars{
+	env.Do(t, org.Token, `mutation($in: CustomerInput!) { createCustomer(input: $in) { id } }`, apptest.Vars{"in": apptest.Vars{
 		"name": "Pgcustomer Hiddenname", "email": "pg.hidden@example.com", "phone": "+64 27 555 0177",
-	}}, &cust)
-	s.VehicleID = pgCreateVehicle(t, env, org.Token, apptest.Vars{
+	}}).Decode(t, &cust)
+	s.VehicleID = createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2018, "make": "Mazda", "model": "Roadster", "stage": "CUSTOMS_CLEARED",
 		"vin": "PGVINSECRET4242", "stockNumber": "PG-STOCK-7731", "customerId": cust.CreateCustomer.ID,
 		"estimatedArrival": pgETA,
 		"agreedSalePrice":  apptest.Vars{"amount": "87654.32", "currency": "NZD"},
 	})
-	s.Hero = pgUploadPhoto(t, env, org.Token, s.VehicleID, "Front three-quarter view", pgPNG(t, 48, 27, color.RGBA{200, 60, 40, 255}))
-	s.Picked1 = pgUploadPhoto(t, env, org.Token, s.VehicleID, "Dashboard", pgPNG(t, 40, 30, color.RGBA{40, 40, 40, 255}))
-	s.Picked2 = pgUploadPhoto(t, env, org.Token, s.VehicleID, "", pgPNG(t, 30, 40, color.RGBA{90, 120, 160, 255}))
-	s.Unpicked = pgUploadPhoto(t, env, org.Token, s.VehicleID, "PGUNPICKEDCAPTION", pgPNG(t, 20, 20, color.RGBA{0, 0, 0, 255}))
+	s.Hero = uploadPhoto(t, env, org.Token, s.VehicleID, "Front three-quarter view", solidPNG(t, 48, 27, color.RGBA{200, 60, 40, 255})).ID
+	s.Picked1 = uploadPhoto(t, env, org.Token, s.VehicleID, "Dashboard", solidPNG(t, 40, 30, color.RGBA{40, 40, 40, 255})).ID
+	s.Picked2 = uploadPhoto(t, env, org.Token, s.VehicleID, "", solidPNG(t, 30, 40, color.RGBA{90, 120, 160, 255})).ID
+	s.Unpicked = uploadPhoto(t, env, org.Token, s.VehicleID, "PGUNPICKEDCAPTION", solidPNG(t, 20, 20, color.RGBA{0, 0, 0, 255})).ID
 	var hero struct{ SetHeroPhoto struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($v: ID!, $p: ID) { setHeroPhoto(vehicleId: $v, photoId: $p) { id } }`,
-		apptest.Vars{"v": s.VehicleID, "p": s.Hero}, &hero)
-	pgAddNote(t, env, org.Token, s.VehicleID, pgCustomerNoteOld, domain.ScopeCustomer)
-	pgAddNote(t, env, org.Token, s.VehicleID, "PG-INTERNAL-NOTE-SECRET", domain.ScopeInternal)
-	pgAddNote(t, env, org.Token, s.VehicleID, pgCustomerNoteNew, domain.ScopeCustomer)
+	env.Do(t, org.Token, `mutation($v: ID!, $p: ID) { setHeroPhoto(vehicleId: $v, photoId: $p) { id } }`,
+		apptest.Vars{"v": s.VehicleID, "p": s.Hero}).Decode(t, &hero)
+	addNote(t, env, org.Token, s.VehicleID, pgCustomerNoteOld, "CUSTOMER")
+	addNote(t, env, org.Token, s.VehicleID, "PG-INTERNAL-NOTE-SECRET", "INTERNAL")
+	addNote(t, env, org.Token, s.VehicleID, pgCustomerNoteNew, "CUSTOMER")
 	var cost struct{ AddCost struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($v: ID!, $in: CostInput!) { addCost(vehicleId: $v, input: $in) { id } }`, apptest.Vars{
+	env.Do(t, org.Token, `mutation($v: ID!, $in: CostInput!) { addCost(vehicleId: $v, input: $in) { id } }`, apptest.Vars{
 		"v": s.VehicleID, "in": apptest.Vars{"category": "PGCOSTSECRET", "description": "PGCOSTSECRET", "amount": apptest.Vars{"amount": "19191.91", "currency": "NZD"}},
-	}, &cost)
+	}).Decode(t, &cost)
 	var pay struct{ RecordPayment struct{ ID string } }
-	pgDo(t, env, org.Token, `mutation($v: ID!, $in: PaymentInput!) { recordPayment(vehicleId: $v, input: $in) { id } }`, apptest.Vars{
+	env.Do(t, org.Token, `mutation($v: ID!, $in: PaymentInput!) { recordPayment(vehicleId: $v, input: $in) { id } }`, apptest.Vars{
 		"v": s.VehicleID, "in": apptest.Vars{"amount": apptest.Vars{"amount": "33333.44", "currency": "NZD"},
 			"receivedAt": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "reference": "PGPAYSECRET"},
-	}, &pay)
-	s.Slug = pgCreateLink(t, env, org.Token, s.VehicleID, apptest.Vars{
+	}).Decode(t, &pay)
+	s.Slug = createLink(t, env, org.Token, s.VehicleID, apptest.Vars{
 		"showPhoto": false, "showEstimatedArrival": false, "showProgress": false, "showCustomerNotes": false,
-	})
+	}).Slug
 	return s
 }
 
@@ -286,7 +204,7 @@ func TestPageOptionCombinations(t *testing.T) {
 			if picked {
 				ids = []string{s.Picked1, s.Picked2}
 			}
-			pgUpdateLink(t, env, s.Token, s.VehicleID, apptest.Vars{
+			updateLink(t, env, s.Token, s.VehicleID, apptest.Vars{
 				"showPhoto": photo, "showEstimatedArrival": eta, "showProgress": progress,
 				"showCustomerNotes": notes, "photoIds": ids,
 			})
@@ -299,8 +217,8 @@ func TestPageOptionCombinations(t *testing.T) {
 				t.Fatalf("status %d", res.StatusCode)
 			}
 			pgCheckHeaders(t, res.Header)
-			pgNoSecrets(t, "page", []byte(page))
-			pgNoSecrets(t, "publicTracking", gql)
+			noSecrets(t, "page", []byte(page), pgSecrets)
+			noSecrets(t, "publicTracking", gql, pgSecrets)
 			for _, id := range []string{s.Unpicked, s.VehicleID} {
 				if strings.Contains(page, id) {
 					t.Errorf("page contains the id %s", id)
@@ -379,7 +297,7 @@ func TestPageNotAvailable(t *testing.T) {
 	s := pgSeed(t, env, "Unavailable Motors", "NZ")
 	ctx := context.Background()
 	vehicle := func(tok string) string {
-		return pgCreateVehicle(t, env, tok, apptest.Vars{"year": 2015, "make": "Nissan", "model": "Leaf", "vin": "PGVINSECRET4242X"})
+		return createVehicle(t, env, tok, apptest.Vars{"year": 2015, "make": "Nissan", "model": "Leaf", "vin": "PGVINSECRET4242X"})
 	}
 	all := apptest.Vars{"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true}
 
@@ -388,27 +306,27 @@ func TestPageNotAvailable(t *testing.T) {
 	reasons["malformed"] = "not-a-slug"
 	reasons["revoked"] = s.Slug
 	var revoke struct{ RevokeTrackingLink struct{ ID string } }
-	pgDo(t, env, s.Token, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": s.VehicleID}, &revoke)
+	env.Do(t, s.Token, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": s.VehicleID}).Decode(t, &revoke)
 
 	replaced := vehicle(s.Token)
-	reasons["replaced"] = pgCreateLink(t, env, s.Token, replaced, all)
+	reasons["replaced"] = createLink(t, env, s.Token, replaced, all).Slug
 	var regen struct{ RegenerateTrackingLink struct{ Slug string } }
-	pgDo(t, env, s.Token, `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { slug } }`, apptest.Vars{"v": replaced}, &regen)
+	env.Do(t, s.Token, `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { slug } }`, apptest.Vars{"v": replaced}).Decode(t, &regen)
 	working := regen.RegenerateTrackingLink.Slug
 
 	expired := vehicle(s.Token)
-	reasons["expired"] = pgCreateLink(t, env, s.Token, expired, all)
+	reasons["expired"] = createLink(t, env, s.Token, expired, all).Slug
 	// The API refuses a past expiry: move it into the past directly.
 	apptest.ExpireLink(t, testDB, reasons["expired"]) // and drops it from the public cache
 
 	deleted := vehicle(s.Token)
-	reasons["deleted vehicle"] = pgCreateLink(t, env, s.Token, deleted, all)
+	reasons["deleted vehicle"] = createLink(t, env, s.Token, deleted, all).Slug
 	var del struct{ DeleteVehicle string }
-	pgDo(t, env, s.Token, `mutation($v: ID!) { deleteVehicle(id: $v) }`, apptest.Vars{"v": deleted}, &del)
+	env.Do(t, s.Token, `mutation($v: ID!) { deleteVehicle(id: $v) }`, apptest.Vars{"v": deleted}).Decode(t, &del)
 
 	for _, status := range []domain.SubscriptionStatus{domain.SubscriptionLocked, domain.SubscriptionPastDue, domain.SubscriptionCanceled} {
 		locked := pgSeed(t, env, "Billing "+string(status)+" Motors", "NZ")
-		pgUpdateLink(t, env, locked.Token, locked.VehicleID, all)
+		updateLink(t, env, locked.Token, locked.VehicleID, all)
 		var orgID string
 		if err := testDB.GetContext(ctx, &orgID, `SELECT organization_id FROM tracking_links WHERE slug = $1`, locked.Slug); err != nil {
 			t.Fatal(err)
@@ -432,7 +350,7 @@ func TestPageNotAvailable(t *testing.T) {
 			t.Errorf("%s: status %d, want 404", reason, res.StatusCode)
 		}
 		pgCheckHeaders(t, res.Header)
-		pgNoSecrets(t, reason, []byte(body))
+		noSecrets(t, reason, []byte(body), pgSecrets)
 		for _, s := range []string{"Motors", "Mazda", "Nissan", "Roadster"} {
 			if strings.Contains(body, s) {
 				t.Errorf("%s: not-available page names %q", reason, s)
@@ -474,9 +392,9 @@ func TestPageLocaleDates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		org := env.NewOrg(t, "Locale "+tt.country, tt.country)
-		id := pgCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2021, "make": "Honda", "model": "Jazz", "estimatedArrival": pgETA})
-		pgAddNote(t, env, org.Token, id, "Booked on a ship.", domain.ScopeCustomer)
-		slug := pgCreateLink(t, env, org.Token, id, apptest.Vars{"showEstimatedArrival": true, "showCustomerNotes": true})
+		id := createVehicle(t, env, org.Token, apptest.Vars{"year": 2021, "make": "Honda", "model": "Jazz", "estimatedArrival": pgETA})
+		addNote(t, env, org.Token, id, "Booked on a ship.", "CUSTOMER")
+		slug := createLink(t, env, org.Token, id, apptest.Vars{"showEstimatedArrival": true, "showCustomerNotes": true}).Slug
 		res, page := pgGetPage(t, env, slug)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", tt.country, res.StatusCode)

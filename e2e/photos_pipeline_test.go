@@ -9,9 +9,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"io"
 	"net/http"
@@ -345,11 +343,7 @@ func ppPNGWithText(t *testing.T, data []byte, key, text string) []byte {
 	t.Helper()
 	const ihdrEnd = 8 + 4 + 4 + 13 + 4
 	body := append([]byte(key+"\x00"), text...)
-	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
-	chunk = append(chunk, "tEXt"...)
-	chunk = append(chunk, body...)
-	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(append([]byte("tEXt"), body...)))
-	out := append(append(append([]byte{}, data[:ihdrEnd]...), chunk...), data[ihdrEnd:]...)
+	out := append(append(append([]byte{}, data[:ihdrEnd]...), pngChunk("tEXt", body)...), data[ihdrEnd:]...)
 	if found, err := mediatest.Metadata(out); err != nil || len(found) != 1 {
 		t.Fatalf("fixture metadata = %v, %v", found, err)
 	}

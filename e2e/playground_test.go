@@ -89,7 +89,7 @@ func TestBrowserPlayground(t *testing.T) {
 				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 		}
 		if err == nil {
-			pgUpdateLink(t, env, seeded.Token, seeded.VehicleID, apptest.Vars{"showProgress": true})
+			updateLink(t, env, seeded.Token, seeded.VehicleID, apptest.Vars{"showProgress": true})
 			_, err = chromedp.Run(tab, chromedp.Poll[bool](resultText+`.includes('CUSTOMS_CLEARED')`,
 				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 		}

@@ -34,18 +34,6 @@ var tlSecrets = []string{
 	"OtherVehicleSecret",
 }
 
-// tlNoSecrets fails when any seeded private value appears in raw
-// (compared case-insensitively).
-func tlNoSecrets(t *testing.T, what string, raw []byte) {
-	t.Helper()
-	low := bytes.ToLower(raw)
-	for _, s := range tlSecrets {
-		if bytes.Contains(low, bytes.ToLower([]byte(s))) {
-			t.Errorf("%s contains the private value %q:\n%.2000s", what, s, raw)
-		}
-	}
-}
-
 func tlHeaderBytes(h http.Header) []byte {
 	var b bytes.Buffer
 	keys := make([]string, 0, len(h))
@@ -77,8 +65,8 @@ func tlSeedSecrets(t *testing.T, env *apptest.Env, org apptest.Org) tlSecretVehi
 	}}).Decode(t, &cust)
 
 	var s tlSecretVehicle
-	s.LogoURL, _ = tlUploadLogo(t, env, org.Token)
-	s.VehicleID = tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	s.LogoURL = uploadLogo(t, env, org.Token, tlNewImage(t, 24, 12).PNG)
+	s.VehicleID = createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2020, "make": "Subaru", "model": "Forester", "stage": "CUSTOMS_CLEARED",
 		"vin": "ZZVINSECRET12345", "stockNumber": "STOCK-SECRET-987", "customerId": cust.CreateCustomer.ID,
 		"estimatedArrival": time.Now().AddDate(0, 0, 12).Format("2006-01-02"),
@@ -88,8 +76,8 @@ func tlSeedSecrets(t *testing.T, env *apptest.Env, org apptest.Org) tlSecretVehi
 	tlSetHero(t, env, org.Token, s.VehicleID, hero.ID)
 	a := tlUploadPhoto(t, env, org.Token, s.VehicleID, "side view", 12, 9)
 	b := tlUploadPhoto(t, env, org.Token, s.VehicleID, "rear view", 10, 9)
-	tlAddNote(t, env, org.Token, s.VehicleID, "Cleared customs this morning", "CUSTOMER")
-	tlAddNote(t, env, org.Token, s.VehicleID, "INTERNAL-SECRET-NOTE", "INTERNAL")
+	addNote(t, env, org.Token, s.VehicleID, "Cleared customs this morning", "CUSTOMER")
+	addNote(t, env, org.Token, s.VehicleID, "INTERNAL-SECRET-NOTE", "INTERNAL")
 	var cost struct{ AddCost struct{ ID string } }
 	env.Do(t, org.Token, `mutation($v: ID!, $in: CostInput!) { addCost(vehicleId: $v, input: $in) { id } }`, apptest.Vars{
 		"v": s.VehicleID, "in": apptest.Vars{"category": "COSTSECRET", "description": "COSTSECRET", "amount": apptest.Vars{"amount": "31337.77", "currency": "NZD"}},
@@ -101,12 +89,12 @@ func tlSeedSecrets(t *testing.T, env *apptest.Env, org apptest.Org) tlSecretVehi
 	}).Decode(t, &pay)
 
 	// Another vehicle of the same organization, with a link of its own.
-	otherID := tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	otherID := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2017, "make": "OtherVehicleSecret", "model": "OtherVehicleSecret", "customerId": cust.CreateCustomer.ID,
 	})
-	tlCreateLink(t, env, org.Token, otherID, nil)
+	createLink(t, env, org.Token, otherID, nil)
 
-	link := tlCreateLink(t, env, org.Token, s.VehicleID, apptest.Vars{
+	link := createLink(t, env, org.Token, s.VehicleID, apptest.Vars{
 		"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true,
 		"photoIds": []string{a.ID, b.ID}, "expiresAt": tlFuture(30 * 24 * time.Hour),
 	})
@@ -123,11 +111,11 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 	view := tlWantAvailable(t, env, s.Slug)
 
 	t.Run("publicTracking with every public field", func(t *testing.T) {
-		res := tlPublicRes(t, env, s.Slug)
+		res := publicTrackingRes(t, env, s.Slug)
 		if len(res.Errors) != 0 {
 			t.Fatalf("errors: %s", res.Body)
 		}
-		tlNoSecrets(t, "publicTracking response", res.Body)
+		noSecrets(t, "publicTracking response", res.Body, tlSecrets)
 	})
 	t.Run("publicTracking over GET", func(t *testing.T) {
 		q := url.Values{"query": {apptest.PublicQuery}, "variables": {`{"slug":"` + s.Slug + `"}`}}
@@ -135,16 +123,16 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 		if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"publicTracking":{`)) {
 			t.Fatalf("GET /graphql publicTracking: status %d body %.300s", res.StatusCode, body)
 		}
-		tlNoSecrets(t, "GET /graphql publicTracking body", body)
-		tlNoSecrets(t, "GET /graphql publicTracking headers", tlHeaderBytes(res.Header))
+		noSecrets(t, "GET /graphql publicTracking body", body, tlSecrets)
+		noSecrets(t, "GET /graphql publicTracking headers", tlHeaderBytes(res.Header), tlSecrets)
 	})
 	t.Run("tracking page body and headers", func(t *testing.T) {
 		res, body := tlPage(t, env, s.Slug)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("page status %d", res.StatusCode)
 		}
-		tlNoSecrets(t, "tracking page body", body)
-		tlNoSecrets(t, "tracking page headers", tlHeaderBytes(res.Header))
+		noSecrets(t, "tracking page body", body, tlSecrets)
+		noSecrets(t, "tracking page headers", tlHeaderBytes(res.Header), tlSecrets)
 	})
 	t.Run("public photo and logo responses", func(t *testing.T) {
 		urls := []string{s.LogoURL}
@@ -159,12 +147,12 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 			t.Fatalf("want logo, hero and 2 picked photos, got %d URLs", len(urls))
 		}
 		for _, u := range urls {
-			tlNoSecrets(t, "URL "+u, []byte(u))
+			noSecrets(t, "URL "+u, []byte(u), tlSecrets)
 			res, _ := env.Get(t, u)
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s: status %d", u, res.StatusCode)
 			}
-			tlNoSecrets(t, "headers of "+u, tlHeaderBytes(res.Header))
+			noSecrets(t, "headers of "+u, tlHeaderBytes(res.Header), tlSecrets)
 		}
 	})
 	t.Run("anonymous staff queries are UNAUTHENTICATED", func(t *testing.T) {
@@ -179,7 +167,7 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				res := env.Do(t, "", q, apptest.Vars{"v": s.VehicleID})
 				tlWantCode(t, res, "UNAUTHENTICATED")
-				tlNoSecrets(t, "anonymous "+name, res.Body)
+				noSecrets(t, "anonymous "+name, res.Body, tlSecrets)
 			})
 		}
 	})
@@ -190,7 +178,7 @@ func TestPublicPrivacyNoPrivateValues(t *testing.T) {
 		} {
 			res := env.Do(t, "", `query($s: String!) { publicTracking(slug: $s) { `+sel+` } }`, apptest.Vars{"s": s.Slug})
 			tlWantCode(t, res, "GRAPHQL_VALIDATION_FAILED")
-			tlNoSecrets(t, "publicTracking { "+sel+" }", res.Body)
+			noSecrets(t, "publicTracking { "+sel+" }", res.Body, tlSecrets)
 		}
 	})
 	t.Run("introspection of PublicTracking", func(t *testing.T) {
@@ -277,8 +265,8 @@ func TestPublicPrivacyUnavailableLooksTheSame(t *testing.T) {
 	// newLink makes a working link on a fresh vehicle of o.
 	newLink := func(t *testing.T, o apptest.Org) (vehicleID, slug string) {
 		t.Helper()
-		vehicleID = tlSimpleVehicle(t, env, o.Token)
-		slug = tlCreateLink(t, env, o.Token, vehicleID, nil).Slug
+		vehicleID = newVehicle(t, env, o.Token)
+		slug = createLink(t, env, o.Token, vehicleID, nil).Slug
 		tlWantAvailable(t, env, slug) // it worked before it was closed
 		return vehicleID, slug
 	}
@@ -320,7 +308,7 @@ func TestPublicPrivacyUnavailableLooksTheSame(t *testing.T) {
 	}
 	answers := map[string]answer{}
 	for reason, slug := range slugs {
-		res := tlPublicRes(t, env, slug)
+		res := publicTrackingRes(t, env, slug)
 		pres, page := tlPage(t, env, slug)
 		answers[reason] = answer{graphql: res.Body, pageStatus: pres.StatusCode, page: page, pageType: pres.Header.Get("Content-Type")}
 	}
@@ -352,15 +340,15 @@ func TestPublicPrivacyCrossOrganization(t *testing.T) {
 	env, orgA := tlStart(t, "Org A Imports", "NZ")
 	orgB := env.NewOrg(t, "Org B Imports", "NZ")
 
-	vehicleA := tlCreateVehicle(t, env, orgA.Token, apptest.Vars{
+	vehicleA := createVehicle(t, env, orgA.Token, apptest.Vars{
 		"year": 2016, "make": "Honda", "model": "Odyssey", "vin": "AORGVIN123", "stockNumber": "A-1",
 	})
 	photoA := tlUploadPhoto(t, env, orgA.Token, vehicleA, "a photo", 10, 10)
 	heroA := tlUploadPhoto(t, env, orgA.Token, vehicleA, "a hero", 12, 10)
 	tlSetHero(t, env, orgA.Token, vehicleA, heroA.ID)
-	noteA := tlAddNote(t, env, orgA.Token, vehicleA, "A's note", "CUSTOMER")
-	linkA := tlCreateLink(t, env, orgA.Token, vehicleA, apptest.Vars{"photoIds": []string{photoA.ID}})
-	vehicleB := tlSimpleVehicle(t, env, orgB.Token) // B has vehicles of its own
+	noteA := addNote(t, env, orgA.Token, vehicleA, "A's note", "CUSTOMER")
+	linkA := createLink(t, env, orgA.Token, vehicleA, apptest.Vars{"photoIds": []string{photoA.ID}})
+	vehicleB := newVehicle(t, env, orgB.Token) // B has vehicles of its own
 
 	// snapshot is everything A's staff see of the vehicle, minus signed
 	// URLs (they carry a timestamp).
@@ -371,7 +359,7 @@ func TestPublicPrivacyCrossOrganization(t *testing.T) {
 			heroPhoto { id } photos { id caption }
 			notes { id body scope updatedAt }
 			costs { id } payments { id }
-			trackingLink { `+tlLinkFields+` }
+			trackingLink { `+staffLinkFields+` }
 		} }`, apptest.Vars{"v": vehicleA})
 		if len(res.Errors) != 0 || bytes.Contains(res.Data, []byte(`"vehicle":null`)) {
 			t.Fatalf("A cannot read its own vehicle: %s", res.Body)
@@ -406,7 +394,7 @@ func TestPublicPrivacyCrossOrganization(t *testing.T) {
 		t.Run(m.name+" is NOT_FOUND", func(t *testing.T) {
 			var res apptest.Response
 			if m.file {
-				res = env.Upload(t, orgB.Token, m.query, m.vars, "file", "x.png", tlPNG(t, 10, 10))
+				res = env.Upload(t, orgB.Token, m.query, m.vars, "file", "x.png", testPNG(t, 10, 10))
 			} else {
 				res = env.Do(t, orgB.Token, m.query, m.vars)
 			}

@@ -57,11 +57,6 @@ func pcPost(t *testing.T, env *apptest.Env, token string, body []byte, headers .
 	return pcAnswer{res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("X-Request-Id"), out}
 }
 
-func pcBody(query string, vars apptest.Vars) []byte {
-	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	return b
-}
-
 // pcHits is the server's count of answers served from the cache.
 func pcHits(t *testing.T, env *apptest.Env) uint64 {
 	t.Helper()
@@ -130,7 +125,7 @@ func TestPublicAnswerIdentical(t *testing.T) {
 	uncached := apptest.NewWith(t, testDB, apptest.Options{PublicCacheSize: -1})
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Identical Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 
 	hit := pcWarm(t, env, body)
 	var miss pcAnswer
@@ -163,18 +158,18 @@ func TestPublicAnswerKeys(t *testing.T) {
 	env := apptest.New(t, conn)
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Keyed Imports", 2)
-	full := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	full := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, full)
 
 	small := `query ($slug: String!) { publicTracking(slug: $slug) { vehicle { make } } }`
 	pcNoHit(t, env, "another selection set", func() {
-		a := pcPost(t, env, "", pcBody(small, apptest.Vars{"slug": fleet.Slugs[0]}))
+		a := pcPost(t, env, "", graphQLBody(small, apptest.Vars{"slug": fleet.Slugs[0]}))
 		if bytes.Contains(a.body, []byte("organization")) || !bytes.Contains(a.body, []byte(`"vehicle":{"make":`)) {
 			t.Fatalf("the small query answered %s", a.body)
 		}
 	})
 	pcNoHit(t, env, "another slug", func() {
-		other := pcPost(t, env, "", pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[1]}))
+		other := pcPost(t, env, "", graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[1]}))
 		if !pcAvailable(t, other) || bytes.Contains(other.body, []byte(fleet.Slugs[0])) {
 			t.Fatalf("another slug answered %s", other.body)
 		}
@@ -185,7 +180,7 @@ func TestPublicAnswerKeys(t *testing.T) {
 	if !tracking.PlausibleSlug(unknownSlug) {
 		t.Fatalf("%q is not shaped like a slug", unknownSlug)
 	}
-	unknown := pcBody(apptest.PublicQuery, apptest.Vars{"slug": unknownSlug})
+	unknown := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": unknownSlug})
 	pcNoHit(t, env, "an unknown slug, twice", func() {
 		for i := range 2 {
 			before := count.Statements() + count.Prepares()
@@ -200,7 +195,7 @@ func TestPublicAnswerKeys(t *testing.T) {
 		}
 	})
 	pcNoHit(t, env, "two lookups in one query, twice", func() {
-		two := pcBody(`query ($slug: String!) { a: publicTracking(slug: $slug) { expiresAt } b: publicTracking(slug: $slug) { expiresAt } }`,
+		two := graphQLBody(`query ($slug: String!) { a: publicTracking(slug: $slug) { expiresAt } b: publicTracking(slug: $slug) { expiresAt } }`,
 			apptest.Vars{"slug": fleet.Slugs[0]})
 		for range 2 {
 			pcPost(t, env, "", two)
@@ -233,7 +228,7 @@ func TestPublicAnswerStaff(t *testing.T) {
 	env := apptest.New(t, testDB)
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Staff Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 	pcNoHit(t, env, "staff requests", func() {
 		for _, token := range []string{fleet.Org.Token, "not-a-token"} {
@@ -256,9 +251,9 @@ func TestPublicAnswerRevokedElsewhere(t *testing.T) {
 	b := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true})
 	t.Parallel()
 	fleet := a.SeedFleet(t, "Revoked Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, b, body)
-	caDo(t, a, fleet.Org.Token, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": fleet.VehicleIDs[0]})
+	mustDo(t, a, fleet.Org.Token, `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": fleet.VehicleIDs[0]})
 	start := time.Now()
 	for pcAvailable(t, pcPost(t, b, "", body)) {
 		if time.Since(start) > caFresh {
@@ -289,7 +284,7 @@ func TestPublicAnswerExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Tracking.Invalidate(db.VehicleKey(fleet.VehicleIDs[0]))
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": slug})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": slug})
 	if a := pcWarm(t, env, body); !pcAvailable(t, a) || !bytes.Contains(a.body, []byte(`"expiresAt":"`)) {
 		t.Fatalf("before expiry: %s", a.body)
 	}
@@ -310,28 +305,15 @@ func TestPublicAnswerExpiry(t *testing.T) {
 // While the listener is down the cache is bypassed: writes nobody
 // announces show at once.
 func TestPublicAnswerListenerDown(t *testing.T) {
-	dialer := new(caCutDialer)
+	dialer := new(cutDialer)
 	env := apptest.NewWith(t, testDB, apptest.Options{OwnListener: true, ListenDialer: dialer})
 	t.Parallel()
 	ctx := context.Background()
 	fleet := env.SeedFleet(t, "Unheard Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 
-	dialer.cut.Store(true)
-	var killed int
-	if err := testDB.GetContext(ctx, &killed, `SELECT count(*) FROM (
-		SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-		 WHERE datname = current_database() AND application_name = $1) t WHERE ok`, env.ListenerName); err != nil || killed != 1 {
-		t.Fatalf("terminate the listener's backend: %d terminated, %v", killed, err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for env.Tracking.Caching() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache is still in use 5s after its listener's connection was killed")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	dialer.disconnect(t, env)
 	pcNoHit(t, env, "listener down", func() {
 		if _, err := testDB.ExecContext(ctx, `UPDATE vehicles SET make = 'Unannounced' WHERE id = $1`, fleet.VehicleIDs[0]); err != nil {
 			t.Fatal(err)
@@ -345,14 +327,7 @@ func TestPublicAnswerListenerDown(t *testing.T) {
 	if !dialer.cut.Load() || env.Tracking.Caching() {
 		t.Fatal("the listener came back during the test")
 	}
-	dialer.cut.Store(false)
-	deadline = time.Now().Add(10 * time.Second)
-	for !env.Tracking.Caching() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache is still off 10s after the listener could reconnect")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	dialer.reconnect(t, env)
 	if a := pcWarm(t, env, body); !bytes.Contains(a.body, []byte(`"make":"Unannounced"`)) {
 		t.Fatalf("after reconnecting: %s", a.body)
 	}
@@ -364,12 +339,12 @@ func TestPublicAnswerRateLimit(t *testing.T) {
 	env := apptest.NewWith(t, testDB, apptest.Options{Env: map[string]string{"RATE_LIMITS": "on"}})
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Limited Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 	for range 30 { // hits: no budget spent
 		pcPost(t, env, "", body)
 	}
-	unknown := pcBody(`query ($s: String!) { publicTracking(slug: $s) { expiresAt } }`, apptest.Vars{"s": strings.Repeat("y", 26)})
+	unknown := graphQLBody(`query ($s: String!) { publicTracking(slug: $s) { expiresAt } }`, apptest.Vars{"s": strings.Repeat("y", 26)})
 	for i := 0; ; i++ {
 		a := pcPost(t, env, "", unknown)
 		if bytes.Contains(a.body, []byte("RATE_LIMITED")) {
@@ -410,12 +385,12 @@ func pcMetric(t *testing.T, env *apptest.Env, series string) float64 {
 // client named by X-Forwarded-For from a trusted proxy), and the same
 // metrics.
 func TestPublicAnswerRecordedLikeTheNormalPath(t *testing.T) {
-	var logs secLogBuffer
+	var logs logBuffer
 	env := apptest.NewWith(t, testDB, apptest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Env: map[string]string{"TRUSTED_PROXIES": "127.0.0.1"}})
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Recorded Imports", 1)
-	body := pcBody(`query CustomerPage($slug: String!) { publicTracking(slug: $slug) { vehicle { title } } }`,
+	body := graphQLBody(`query CustomerPage($slug: String!) { publicTracking(slug: $slug) { vehicle { title } } }`,
 		apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 
@@ -446,21 +421,7 @@ func TestPublicAnswerRecordedLikeTheNormalPath(t *testing.T) {
 		t.Errorf("a stored answer without X-Request-Id got id %q, want a generated one", generated.requestID)
 	}
 
-	line := func(id string) map[string]any {
-		t.Helper()
-		for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
-			var rec map[string]any
-			if json.Unmarshal([]byte(l), &rec) == nil && rec["id"] == id {
-				delete(rec, "id")
-				delete(rec, "time")
-				delete(rec, "duration_ms")
-				return rec
-			}
-		}
-		t.Fatalf("no log line for request %s", id)
-		return nil
-	}
-	hitLine, missLine := line("hit-request-1"), line("miss-request-1")
+	hitLine, missLine := logLine(t, &logs, "hit-request-1"), logLine(t, &logs, "miss-request-1")
 	if !reflect.DeepEqual(hitLine, missLine) || hitLine["operation_name"] != "CustomerPage" ||
 		hitLine["operation"] != "publicTracking" || hitLine["client_ip"] != nil { // never logged for opens (issue 11)
 		t.Errorf("log lines differ:\nstored answer: %v\nnormal path:   %v", hitLine, missLine)
@@ -474,7 +435,7 @@ func TestPublicAnswerOverallBudget(t *testing.T) {
 	env := rlEnv(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Flooded Imports", 1)
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 
 	const flooder = "192.0.2.91"

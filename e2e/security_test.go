@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"importops/apptest"
@@ -27,8 +26,7 @@ type secResponse struct {
 	errors []apptest.Error
 }
 
-// secSend sends a request and reads the whole answer; a JSON body's
-// GraphQL errors, when it has any, are decoded.
+// secSend sends a request and reads the whole answer (secAnswer).
 func secSend(t testing.TB, env *apptest.Env, method, path string, header map[string]string, body io.Reader) secResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, env.BaseURL+path, body)
@@ -47,23 +45,28 @@ func secSend(t testing.TB, env *apptest.Env, method, path string, header map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	return secAnswer(res, raw)
+}
+
+// secPost POSTs a GraphQL JSON request.
+func secPost(t testing.TB, env *apptest.Env, token, query string, vars apptest.Vars) secResponse {
+	t.Helper()
+	res, raw, err := postGraphQL(env, token, query, vars)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	return secAnswer(res, raw)
+}
+
+// secAnswer is res with its body raw; a JSON body's GraphQL errors, when
+// it has any, are decoded.
+func secAnswer(res *http.Response, raw []byte) secResponse {
 	out := secResponse{status: res.StatusCode, header: res.Header, body: raw}
 	var gql struct{ Errors []apptest.Error }
 	if json.Unmarshal(raw, &gql) == nil {
 		out.errors = gql.Errors
 	}
 	return out
-}
-
-// secPost POSTs a GraphQL JSON request.
-func secPost(t testing.TB, env *apptest.Env, token, query string, vars apptest.Vars) secResponse {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	h := map[string]string{"Content-Type": "application/json"}
-	if token != "" {
-		h["Authorization"] = "Bearer " + token
-	}
-	return secSend(t, env, "POST", "/graphql", h, bytes.NewReader(body))
 }
 
 // secCodes is every code the contract allows, with the ones the issue
@@ -407,7 +410,7 @@ func TestSecurityNoSecretsInDatabase(t *testing.T) {
 // duration and outcome; no token, password, slug, signature or private
 // field value in any line, whatever the request carried.
 func TestSecurityLogs(t *testing.T) {
-	var logs secLogBuffer
+	var logs logBuffer
 	env := apptest.NewWith(t, testDB, apptest.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	org := env.NewOrg(t, "Logged Imports", "NZ")
 	t.Parallel()
@@ -472,23 +475,6 @@ func TestSecurityLogs(t *testing.T) {
 type secZeros struct{}
 
 func (secZeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-type secLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *secLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *secLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestSecurityMetrics: /metrics, for a scraper on a private network only,
 // counts requests by operation and outcome, their latency, the database

@@ -73,14 +73,6 @@ func stCount(t testing.TB, table, orgID string) int {
 
 type stMoney struct{ Amount, Currency string }
 
-type stPhoto struct {
-	ID, URL   string
-	Caption   *string
-	Width     *int
-	Height    *int
-	CreatedAt string
-}
-
 type stVehicle struct {
 	ID                 string
 	Year               int
@@ -91,8 +83,8 @@ type stVehicle struct {
 	CreatedAt          string
 	Customer           *struct{ ID, Name string }
 	AgreedSalePrice    *stMoney
-	HeroPhoto          *stPhoto
-	Photos             []stPhoto
+	HeroPhoto          *staffPhoto
+	Photos             []staffPhoto
 }
 
 const stVehicleFields = `id year make model title vin stockNumber stage estimatedArrival createdAt
@@ -126,12 +118,6 @@ func stCreateVehicle(t testing.TB, env *apptest.Env, token string, in apptest.Va
 	var out struct{ CreateVehicle stVehicle }
 	env.Do(t, token, stCreateVehicleMutation, apptest.Vars{"in": in}).Decode(t, &out)
 	return out.CreateVehicle
-}
-
-// stNewVehicle creates a plain vehicle and returns its id.
-func stNewVehicle(t testing.TB, env *apptest.Env, token string) string {
-	t.Helper()
-	return stCreateVehicle(t, env, token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Corolla"}).ID
 }
 
 // stVehicleByID reads vehicle(id:), nil when it answers null.
@@ -380,8 +366,8 @@ func TestStaffDeleteVehicle(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Delete Vehicle Ltd", "NZ")
 	t.Parallel()
-	keep := stNewVehicle(t, env, org.Token)
-	gone := stNewVehicle(t, env, org.Token)
+	keep := newVehicle(t, env, org.Token)
+	gone := newVehicle(t, env, org.Token)
 
 	var out struct{ DeleteVehicle string }
 	env.Do(t, org.Token, `mutation($id: ID!) { deleteVehicle(id: $id) }`, apptest.Vars{"id": gone}).Decode(t, &out)
@@ -819,7 +805,7 @@ func TestStaffNotes(t *testing.T) {
 
 	t.Run("addNote returns the note with the caller as author", func(t *testing.T) {
 		t.Parallel()
-		v := stNewVehicle(t, env, org.Token)
+		v := newVehicle(t, env, org.Token)
 		n := stAddNote(t, env, org.Token, v, "Booked on the next ship", "CUSTOMER")
 		if n.ID == "" || n.Body != "Booked on the next ship" || n.Scope != "CUSTOMER" {
 			t.Errorf("addNote = %+v", n)
@@ -834,7 +820,7 @@ func TestStaffNotes(t *testing.T) {
 
 	t.Run("notes are newest first and scope filters them", func(t *testing.T) {
 		t.Parallel()
-		v := stNewVehicle(t, env, org.Token)
+		v := newVehicle(t, env, org.Token)
 		stAddNote(t, env, org.Token, v, "one: bought at auction", "CUSTOMER")
 		stAddNote(t, env, org.Token, v, "two: haggled the price down", "INTERNAL")
 		stAddNote(t, env, org.Token, v, "three: loaded on the ship", "CUSTOMER")
@@ -856,7 +842,7 @@ func TestStaffNotes(t *testing.T) {
 
 	t.Run("updateNote with only a body keeps the scope", func(t *testing.T) {
 		t.Parallel()
-		v := stNewVehicle(t, env, org.Token)
+		v := newVehicle(t, env, org.Token)
 		n := stAddNote(t, env, org.Token, v, "draft", "INTERNAL")
 		var out struct{ UpdateNote stNote }
 		env.Do(t, org.Token, update, apptest.Vars{"id": n.ID, "b": "final"}).Decode(t, &out)
@@ -875,7 +861,7 @@ func TestStaffNotes(t *testing.T) {
 
 	t.Run("updateNote with only a scope keeps the body", func(t *testing.T) {
 		t.Parallel()
-		v := stNewVehicle(t, env, org.Token)
+		v := newVehicle(t, env, org.Token)
 		n := stAddNote(t, env, org.Token, v, "Arrives Tuesday", "INTERNAL")
 		var out struct{ UpdateNote stNote }
 		env.Do(t, org.Token, update, apptest.Vars{"id": n.ID, "s": "CUSTOMER"}).Decode(t, &out)
@@ -889,7 +875,7 @@ func TestStaffNotes(t *testing.T) {
 
 	t.Run("deleteNote removes it; deleting again is NOT_FOUND", func(t *testing.T) {
 		t.Parallel()
-		v := stNewVehicle(t, env, org.Token)
+		v := newVehicle(t, env, org.Token)
 		keep := stAddNote(t, env, org.Token, v, "keep me", "CUSTOMER")
 		gone := stAddNote(t, env, org.Token, v, "delete me", "CUSTOMER")
 		var out struct{ DeleteNote string }
@@ -911,7 +897,7 @@ func TestStaffCostsAndPayments(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Ledger Ltd", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
+	v := newVehicle(t, env, org.Token)
 
 	type cost struct {
 		ID, Category string
@@ -987,7 +973,7 @@ func TestStaffCostsAndPayments(t *testing.T) {
 	})
 
 	t.Run("a vehicle without any has empty lists", func(t *testing.T) {
-		other := stNewVehicle(t, env, org.Token)
+		other := newVehicle(t, env, org.Token)
 		var out struct {
 			Vehicle struct {
 				Costs    []cost

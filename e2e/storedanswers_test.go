@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -80,27 +79,10 @@ func saLinkID(t *testing.T, slug string) string {
 	return id
 }
 
-// saLogLine is the request's log line without what differs between any
-// two requests (id, time, duration).
-func saLogLine(t *testing.T, logs *secLogBuffer, id string) map[string]any {
-	t.Helper()
-	for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["id"] == id {
-			delete(rec, "id")
-			delete(rec, "time")
-			delete(rec, "duration_ms")
-			return rec
-		}
-	}
-	t.Fatalf("no log line for request %s", id)
-	return nil
-}
-
 // A warm page hit is logged, counted and hooked like the miss that
 // rendered it, with the same headers and bytes.
 func TestStoredPageHitRecordedLikeAMiss(t *testing.T) {
-	var logs secLogBuffer
+	var logs logBuffer
 	var served saServed
 	env := apptest.NewWith(t, testDB, apptest.Options{
 		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
@@ -148,7 +130,7 @@ func TestStoredPageHitRecordedLikeAMiss(t *testing.T) {
 	if !reflect.DeepEqual(hitHeader, missHeader) {
 		t.Errorf("headers differ:\nstored:   %v\nrendered: %v", hitHeader, missHeader)
 	}
-	hitLine, missLine := saLogLine(t, &logs, "page-hit-1"), saLogLine(t, &logs, "page-miss-1")
+	hitLine, missLine := logLine(t, &logs, "page-hit-1"), logLine(t, &logs, "page-miss-1")
 	// Who opened a link is never logged (issue 11): no client_ip here.
 	if !reflect.DeepEqual(hitLine, missLine) || hitLine["route"] != "GET /t/{slug}" || hitLine["client_ip"] != nil {
 		t.Errorf("log lines differ:\nstored:   %v\nrendered: %v", hitLine, missLine)
@@ -163,7 +145,7 @@ func TestStoredPublicTrackingHooked(t *testing.T) {
 	t.Parallel()
 	fleet := env.SeedFleet(t, "Hooked Imports", 1)
 	linkID := saLinkID(t, fleet.Slugs[0])
-	body := pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
+	body := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]})
 	pcWarm(t, env, body)
 	served.take()
 
@@ -175,7 +157,7 @@ func TestStoredPublicTrackingHooked(t *testing.T) {
 	if got := served.take(); !reflect.DeepEqual(got, []string{linkID + " POST /graphql"}) {
 		t.Errorf("hook calls for a rendered answer: %q", got)
 	}
-	unknown := pcBody(apptest.PublicQuery, apptest.Vars{"slug": strings.Repeat("z", 32)})
+	unknown := graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": strings.Repeat("z", 32)})
 	pcPost(t, env, "", unknown)
 	saGet(t, env, "/t/"+strings.Repeat("z", 32))
 	if got := served.take(); len(got) != 0 {
@@ -255,7 +237,7 @@ func TestServedHookWithoutCache(t *testing.T) {
 	fleet := env.SeedFleet(t, "Uncached Hook Imports", 1)
 	linkID := saLinkID(t, fleet.Slugs[0])
 	saGet(t, env, "/t/"+fleet.Slugs[0])
-	pcPost(t, env, "", pcBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]}))
+	pcPost(t, env, "", graphQLBody(apptest.PublicQuery, apptest.Vars{"slug": fleet.Slugs[0]}))
 	want := []string{linkID + " GET /t/{slug}", linkID + " POST /graphql"}
 	if got := served.take(); !reflect.DeepEqual(got, want) {
 		t.Errorf("hook calls without a cache: %q, want %q", got, want)

@@ -85,8 +85,8 @@ func TestSubscriptionFollowsChanges(t *testing.T) {
 	env, org := tlStart(t, "Live Imports", "DE")
 	for _, tr := range subTransports {
 		t.Run(tr, func(t *testing.T) {
-			vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{"year": 2020, "make": "BMW", "model": "X5", "stage": "PURCHASED"})
-			link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+			vehicleID := createVehicle(t, env, org.Token, apptest.Vars{"year": 2020, "make": "BMW", "model": "X5", "stage": "PURCHASED"})
+			link := createLink(t, env, org.Token, vehicleID, nil)
 			s := subOpen(t, env, tr, link.Slug)
 
 			first := subNext(t, s)
@@ -109,14 +109,14 @@ func TestSubscriptionFollowsChanges(t *testing.T) {
 					env.Do(t, org.Token, `mutation($v: ID!) { updateVehicle(id: $v, input: {estimatedArrival: "2027-01-15"}) { id } }`, apptest.Vars{"v": vehicleID})
 				}, func(v *subView) bool { return v.EstimatedArrival != nil && *v.EstimatedArrival == "2027-01-15" }},
 				{"customer note", func() {
-					tlAddNote(t, env, org.Token, vehicleID, "Auf dem Schiff.", "CUSTOMER")
+					addNote(t, env, org.Token, vehicleID, "Auf dem Schiff.", "CUSTOMER")
 				}, func(v *subView) bool { return len(v.Notes) == 1 && v.Notes[0].Body == "Auf dem Schiff." }},
 				{"picked photo", func() {
 					p := tlUploadPhoto(t, env, org.Token, vehicleID, "Am Hafen", 10, 10)
-					tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
+					updateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
 				}, func(v *subView) bool { return len(v.Photos) == 1 && *v.Photos[0].Caption == "Am Hafen" }},
 				{"options", func() {
-					tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
+					updateLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
 				}, func(v *subView) bool { return v.Progress == nil }},
 				{"organization name", func() {
 					env.Do(t, org.Token, `mutation { updateOrganization(input: {name: "Live Imports GmbH"}) { id } }`, nil)
@@ -135,7 +135,7 @@ func TestSubscriptionFollowsChanges(t *testing.T) {
 			subNext(t, s)
 
 			// An internal note changes nothing the customer sees: no event.
-			tlAddNote(t, env, org.Token, vehicleID, "Zoll anrufen", "INTERNAL")
+			addNote(t, env, org.Token, vehicleID, "Zoll anrufen", "INTERNAL")
 			if ev, quiet := s.Quiet(time.Second); !quiet {
 				t.Fatalf("an internal note sent an event: %s", ev.Payload)
 			}
@@ -154,8 +154,8 @@ func TestSubscriptionEnds(t *testing.T) {
 				subWantEnd(t, subOpen(t, env, tr, tlRandomSlug()))
 			})
 			t.Run("regenerate", func(t *testing.T) {
-				vehicleID := tlSimpleVehicle(t, env, org.Token)
-				link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+				vehicleID := newVehicle(t, env, org.Token)
+				link := createLink(t, env, org.Token, vehicleID, nil)
 				s := subOpen(t, env, tr, link.Slug)
 				if subNext(t, s) == nil {
 					t.Fatal("first event is null")
@@ -168,8 +168,8 @@ func TestSubscriptionEnds(t *testing.T) {
 				}
 			})
 			t.Run("expiry while open", func(t *testing.T) {
-				vehicleID := tlSimpleVehicle(t, env, org.Token)
-				link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": tlFuture(2 * time.Second)})
+				vehicleID := newVehicle(t, env, org.Token)
+				link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": tlFuture(2 * time.Second)})
 				s := subOpen(t, env, tr, link.Slug)
 				if subNext(t, s) == nil {
 					t.Fatal("first event is null")
@@ -178,8 +178,8 @@ func TestSubscriptionEnds(t *testing.T) {
 				subWantEnd(t, s)
 			})
 			t.Run("vehicle deleted", func(t *testing.T) {
-				vehicleID := tlSimpleVehicle(t, env, org.Token)
-				link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+				vehicleID := newVehicle(t, env, org.Token)
+				link := createLink(t, env, org.Token, vehicleID, nil)
 				s := subOpen(t, env, tr, link.Slug)
 				subNext(t, s)
 				tlDeleteVehicle(t, env, org.Token, vehicleID)
@@ -193,8 +193,8 @@ func TestSubscriptionLocked(t *testing.T) {
 	env, org := tlStart(t, "Locked Imports", "NZ")
 	var streams []*apptest.Stream
 	for _, tr := range subTransports {
-		vehicleID := tlSimpleVehicle(t, env, org.Token)
-		link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+		vehicleID := newVehicle(t, env, org.Token)
+		link := createLink(t, env, org.Token, vehicleID, nil)
 		s := subOpen(t, env, tr, link.Slug)
 		if subNext(t, s) == nil {
 			t.Fatal("first event is null")
@@ -216,15 +216,15 @@ func TestSubscriptionOtherOrganization(t *testing.T) {
 	other := env.NewOrg(t, "Other Imports", "NZ")
 	for _, tr := range subTransports {
 		t.Run(tr, func(t *testing.T) {
-			mine := tlSimpleVehicle(t, env, org.Token)
-			link := tlCreateLink(t, env, org.Token, mine, nil)
-			theirs := tlSimpleVehicle(t, env, other.Token)
-			tlCreateLink(t, env, other.Token, theirs, nil)
+			mine := newVehicle(t, env, org.Token)
+			link := createLink(t, env, org.Token, mine, nil)
+			theirs := newVehicle(t, env, other.Token)
+			createLink(t, env, other.Token, theirs, nil)
 			s := subOpen(t, env, tr, link.Slug)
 			subNext(t, s)
 
 			env.Do(t, other.Token, `mutation($v: ID!) { updateVehicle(id: $v, input: {stage: DELIVERED}) { id } }`, apptest.Vars{"v": theirs})
-			tlAddNote(t, env, other.Token, theirs, "Not yours", "CUSTOMER")
+			addNote(t, env, other.Token, theirs, "Not yours", "CUSTOMER")
 			env.Do(t, other.Token, `mutation { updateOrganization(input: {name: "Renamed Other"}) { id } }`, nil)
 			if _, err := env.Store.SetSubscription(context.Background(), other.ID, domain.SubscriptionLocked); err != nil {
 				t.Fatal(err)
@@ -248,8 +248,8 @@ func TestSubscriptionSecondInstance(t *testing.T) {
 	org := a.NewOrg(t, "Replica Imports", "JP")
 	for _, tr := range subTransports {
 		t.Run(tr, func(t *testing.T) {
-			vehicleID := tlSimpleVehicle(t, a, org.Token)
-			link := tlCreateLink(t, a, org.Token, vehicleID, nil)
+			vehicleID := newVehicle(t, a, org.Token)
+			link := createLink(t, a, org.Token, vehicleID, nil)
 			s := subOpen(t, b, tr, link.Slug)
 			if v := subNext(t, s); v == nil || v.Progress.Current != "PURCHASED" {
 				t.Fatalf("first event on b: %+v", v)
@@ -270,8 +270,8 @@ func TestSubscriptionLimitPerClient(t *testing.T) {
 	env := apptest.NewWith(t, testDB, apptest.Options{Env: map[string]string{"RATE_LIMITS": "on"}})
 	t.Parallel()
 	org := env.NewOrg(t, "Busy Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
-	link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+	vehicleID := newVehicle(t, env, org.Token)
+	link := createLink(t, env, org.Token, vehicleID, nil)
 	var open []*apptest.Stream
 	for range 16 {
 		s := subOpen(t, env, apptest.SSE, link.Slug)

@@ -529,8 +529,8 @@ func TestTeamActorsAreNamed(t *testing.T) {
 	owner := env.NewOrg(t, "Authors Ltd", "NZ")
 	t.Parallel()
 	staffer := env.AddMember(t, owner, domain.RoleStaff)
-	vehicleID := stNewVehicle(t, env, staffer.Token)
-	stAddNote(t, env, staffer.Token, vehicleID, "called the shipper", "INTERNAL")
+	vehicleID := newVehicle(t, env, staffer.Token)
+	addNote(t, env, staffer.Token, vehicleID, "called the shipper", "INTERNAL")
 	env.Do(t, staffer.Token, `mutation($v: ID!) { createTrackingLink(vehicleId: $v) { id } }`, apptest.Vars{"v": vehicleID}).Decode(t, &struct{}{})
 
 	check := func(when string) {

@@ -18,7 +18,6 @@ import (
 	"image"
 	"image/color"
 	_ "image/jpeg" // served photos may be re-encoded as JPEG
-	"image/png"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -62,21 +61,6 @@ func tlWantCode(t *testing.T, res apptest.Response, want string) {
 	}
 }
 
-// tlCreateVehicle creates a vehicle from a CreateVehicleInput and returns its id.
-func tlCreateVehicle(t *testing.T, env *apptest.Env, token string, input apptest.Vars) string {
-	t.Helper()
-	var out struct{ CreateVehicle struct{ ID string } }
-	env.Do(t, token, `mutation($in: CreateVehicleInput!) { createVehicle(input: $in) { id } }`,
-		apptest.Vars{"in": input}).Decode(t, &out)
-	return out.CreateVehicle.ID
-}
-
-// tlSimpleVehicle creates a 2019 Toyota Land Cruiser.
-func tlSimpleVehicle(t *testing.T, env *apptest.Env, token string) string {
-	t.Helper()
-	return tlCreateVehicle(t, env, token, apptest.Vars{"year": 2019, "make": "Toyota", "model": "Land Cruiser"})
-}
-
 // tlImage is a picture the test uploaded: its size and its one colour.
 // The server re-encodes uploads (and may change the format), so a served
 // image is recognised by decoding it, not by its bytes.
@@ -89,22 +73,9 @@ type tlImage struct {
 // tlNewImage is a small valid PNG of one random colour.
 func tlNewImage(t *testing.T, w, h int) tlImage {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	c := color.RGBA{uint8(mrand.IntN(256)), uint8(mrand.IntN(256)), uint8(mrand.IntN(256)), 255}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return tlImage{Width: w, Height: h, Color: c, PNG: buf.Bytes()}
+	return tlImage{Width: w, Height: h, Color: c, PNG: solidPNG(t, w, h, c)}
 }
-
-// tlPNG is the bytes of a small valid PNG.
-func tlPNG(t *testing.T, w, h int) []byte { return tlNewImage(t, w, h).PNG }
 
 // tlWantImage fails unless served decodes to want's size and colour (with
 // a tolerance for lossy re-encoding).
@@ -131,13 +102,12 @@ type tlPhoto struct {
 	tlImage
 }
 
+// tlUploadPhoto uploads a w×h picture of one random colour, remembered for
+// tlWantImage.
 func tlUploadPhoto(t *testing.T, env *apptest.Env, token, vehicleID, caption string, w, h int) tlPhoto {
 	t.Helper()
 	img := tlNewImage(t, w, h)
-	var out struct{ UploadVehiclePhoto struct{ ID string } }
-	env.Upload(t, token, `mutation($v: ID!, $file: Upload!, $c: String) { uploadVehiclePhoto(vehicleId: $v, file: $file, caption: $c) { id } }`,
-		apptest.Vars{"v": vehicleID, "c": caption}, "file", caption+".png", img.PNG).Decode(t, &out)
-	return tlPhoto{ID: out.UploadVehiclePhoto.ID, Caption: caption, tlImage: img}
+	return tlPhoto{ID: uploadPhoto(t, env, token, vehicleID, caption, img.PNG).ID, Caption: caption, tlImage: img}
 }
 
 func tlSetHero(t *testing.T, env *apptest.Env, token, vehicleID, photoID string) {
@@ -152,91 +122,14 @@ func tlSetHero(t *testing.T, env *apptest.Env, token, vehicleID, photoID string)
 	}
 }
 
-func tlAddNote(t *testing.T, env *apptest.Env, token, vehicleID, body, scope string) string {
-	t.Helper()
-	var out struct{ AddNote struct{ ID string } }
-	env.Do(t, token, `mutation($v: ID!, $b: String!, $s: NoteScope!) { addNote(vehicleId: $v, body: $b, scope: $s) { id } }`,
-		apptest.Vars{"v": vehicleID, "b": body, "s": scope}).Decode(t, &out)
-	return out.AddNote.ID
-}
-
-func tlUploadLogo(t *testing.T, env *apptest.Env, token string) (logoURL string, logo tlImage) {
-	t.Helper()
-	logo = tlNewImage(t, 24, 12)
-	var out struct {
-		UploadOrganizationLogo struct {
-			LogoURL *string `json:"logoUrl"`
-		}
-	}
-	env.Upload(t, token, `mutation($file: Upload!) { uploadOrganizationLogo(file: $file) { logoUrl } }`,
-		nil, "file", "logo.png", logo.PNG).Decode(t, &out)
-	if out.UploadOrganizationLogo.LogoURL == nil {
-		t.Fatal("uploadOrganizationLogo: logoUrl is null")
-	}
-	return *out.UploadOrganizationLogo.LogoURL, logo
-}
-
-// tlLink is a TrackingLink as staff see it.
-type tlLink struct {
-	ID                   string
-	Slug                 string
-	URL                  string
-	ShowPhoto            bool
-	ShowEstimatedArrival bool
-	ShowProgress         bool
-	ShowCustomerNotes    bool
-	Photos               []struct{ ID string }
-	ExpiresAt            *time.Time
-	UpdatedAt            time.Time
-}
-
-func (l tlLink) photoIDs() []string {
-	ids := make([]string, len(l.Photos))
-	for i, p := range l.Photos {
-		ids[i] = p.ID
-	}
-	return ids
-}
-
-const tlLinkFields = `id slug url showPhoto showEstimatedArrival showProgress showCustomerNotes photos { id } expiresAt updatedAt`
-
-func tlCreateLinkRes(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) apptest.Response {
-	t.Helper()
-	vars := apptest.Vars{"v": vehicleID}
-	if opts != nil {
-		vars["o"] = opts
-	}
-	return env.Do(t, token, `mutation($v: ID!, $o: TrackingLinkOptionsInput) { createTrackingLink(vehicleId: $v, options: $o) { `+tlLinkFields+` } }`, vars)
-}
-
-func tlCreateLink(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) tlLink {
-	t.Helper()
-	var out struct{ CreateTrackingLink tlLink }
-	tlCreateLinkRes(t, env, token, vehicleID, opts).Decode(t, &out)
-	return out.CreateTrackingLink
-}
-
-func tlUpdateLinkRes(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) apptest.Response {
-	t.Helper()
-	return env.Do(t, token, `mutation($v: ID!, $o: TrackingLinkOptionsInput!) { updateTrackingLink(vehicleId: $v, options: $o) { `+tlLinkFields+` } }`,
-		apptest.Vars{"v": vehicleID, "o": opts})
-}
-
-func tlUpdateLink(t *testing.T, env *apptest.Env, token, vehicleID string, opts apptest.Vars) tlLink {
-	t.Helper()
-	var out struct{ UpdateTrackingLink tlLink }
-	tlUpdateLinkRes(t, env, token, vehicleID, opts).Decode(t, &out)
-	return out.UpdateTrackingLink
-}
-
-const tlRevokeQuery = `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id trackingLink { ` + tlLinkFields + ` } } }`
+const tlRevokeQuery = `mutation($v: ID!) { revokeTrackingLink(vehicleId: $v) { id trackingLink { ` + staffLinkFields + ` } } }`
 
 func tlRevoke(t *testing.T, env *apptest.Env, token, vehicleID string) {
 	t.Helper()
 	var out struct {
 		RevokeTrackingLink struct {
 			ID           string
-			TrackingLink *tlLink
+			TrackingLink *staffLink
 		}
 	}
 	env.Do(t, token, tlRevokeQuery, apptest.Vars{"v": vehicleID}).Decode(t, &out)
@@ -248,16 +141,16 @@ func tlRevoke(t *testing.T, env *apptest.Env, token, vehicleID string) {
 	}
 }
 
-const tlRegenerateQuery = `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { ` + tlLinkFields + ` } }`
+const tlRegenerateQuery = `mutation($v: ID!) { regenerateTrackingLink(vehicleId: $v) { ` + staffLinkFields + ` } }`
 
 func tlRegenerateRes(t *testing.T, env *apptest.Env, token, vehicleID string) apptest.Response {
 	t.Helper()
 	return env.Do(t, token, tlRegenerateQuery, apptest.Vars{"v": vehicleID})
 }
 
-func tlRegenerate(t *testing.T, env *apptest.Env, token, vehicleID string) tlLink {
+func tlRegenerate(t *testing.T, env *apptest.Env, token, vehicleID string) staffLink {
 	t.Helper()
-	var out struct{ RegenerateTrackingLink tlLink }
+	var out struct{ RegenerateTrackingLink staffLink }
 	tlRegenerateRes(t, env, token, vehicleID).Decode(t, &out)
 	return out.RegenerateTrackingLink
 }
@@ -270,76 +163,17 @@ func tlDeleteVehicle(t *testing.T, env *apptest.Env, token, vehicleID string) {
 
 // tlStaffLink is the vehicle's trackingLink as its organization sees it;
 // the vehicle itself must exist.
-func tlStaffLink(t *testing.T, env *apptest.Env, token, vehicleID string) *tlLink {
+func tlStaffLink(t *testing.T, env *apptest.Env, token, vehicleID string) *staffLink {
 	t.Helper()
 	var out struct {
-		Vehicle *struct{ TrackingLink *tlLink }
+		Vehicle *struct{ TrackingLink *staffLink }
 	}
-	env.Do(t, token, `query($v: ID!) { vehicle(id: $v) { trackingLink { `+tlLinkFields+` } } }`,
+	env.Do(t, token, `query($v: ID!) { vehicle(id: $v) { trackingLink { `+staffLinkFields+` } } }`,
 		apptest.Vars{"v": vehicleID}).Decode(t, &out)
 	if out.Vehicle == nil {
 		t.Fatalf("vehicle(id: %s) is null for its own organization", vehicleID)
 	}
 	return out.Vehicle.TrackingLink
-}
-
-// tlPublicPhoto and tlPublicView are a PublicTracking as the customer gets it.
-type tlPublicPhoto struct {
-	URL     string `json:"url"`
-	Caption *string
-	Width   *int
-	Height  *int
-}
-
-type tlPublicView struct {
-	Organization struct {
-		Name    string
-		LogoURL *string `json:"logoUrl"`
-		Country string
-		Locale  string
-	}
-	Vehicle struct {
-		Year  int
-		Make  string
-		Model string
-		Title string
-	}
-	HeroPhoto *tlPublicPhoto
-	Progress  *struct {
-		Current string
-		Stages  []struct {
-			Stage   string
-			Label   string
-			Reached bool
-			Current bool
-		}
-	}
-	EstimatedArrival *string
-	Notes            []struct {
-		Body      string
-		CreatedAt time.Time
-	}
-	Photos    []tlPublicPhoto
-	ExpiresAt *time.Time
-}
-
-// tlPublicRes asks publicTracking anonymously, as the customer page does.
-func tlPublicRes(t *testing.T, env *apptest.Env, slug string) apptest.Response {
-	t.Helper()
-	return env.Do(t, "", apptest.PublicQuery, apptest.Vars{"slug": slug})
-}
-
-// tlPublic is publicTracking(slug) for an anonymous caller; nil when the
-// link is not available. Any error or a status other than 200 fails.
-func tlPublic(t *testing.T, env *apptest.Env, slug string) *tlPublicView {
-	t.Helper()
-	res := tlPublicRes(t, env, slug)
-	if res.Status != http.StatusOK {
-		t.Fatalf("publicTracking: status %d, want 200; body: %s", res.Status, res.Body)
-	}
-	var out struct{ PublicTracking *tlPublicView }
-	res.Decode(t, &out)
-	return out.PublicTracking
 }
 
 // tlPage GETs the customer's page for slug anonymously.
@@ -350,9 +184,9 @@ func tlPage(t *testing.T, env *apptest.Env, slug string) (*http.Response, []byte
 
 // tlWantAvailable asserts that the link works on both public paths and
 // returns what the customer sees.
-func tlWantAvailable(t *testing.T, env *apptest.Env, slug string) *tlPublicView {
+func tlWantAvailable(t *testing.T, env *apptest.Env, slug string) *publicView {
 	t.Helper()
-	v := tlPublic(t, env, slug)
+	v := publicTracking(t, env, slug)
 	if v == nil {
 		t.Fatalf("publicTracking(%q) is null, want the link to work", slug)
 	}
@@ -368,7 +202,7 @@ func tlWantAvailable(t *testing.T, env *apptest.Env, slug string) *tlPublicView 
 // available" page.
 func tlWantUnavailable(t *testing.T, env *apptest.Env, slug string) {
 	t.Helper()
-	if v := tlPublic(t, env, slug); v != nil {
+	if v := publicTracking(t, env, slug); v != nil {
 		t.Fatalf("publicTracking(%q) = %+v, want null", slug, v)
 	}
 	res, body := tlPage(t, env, slug)
@@ -443,7 +277,7 @@ func tlSameTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-func tlCaptions(ps []tlPublicPhoto) []string {
+func tlCaptions(ps []publicPhoto) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		if p.Caption != nil {
@@ -458,7 +292,7 @@ func tlCaptions(ps []tlPublicPhoto) []string {
 
 func TestTrackingLinkCreateGivesURL(t *testing.T) {
 	env, org := tlStart(t, "Create Motors", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 
 	t.Run("before create no link and no URL exist", func(t *testing.T) {
 		if l := tlStaffLink(t, env, org.Token, vehicleID); l != nil {
@@ -469,7 +303,7 @@ func TestTrackingLinkCreateGivesURL(t *testing.T) {
 		}
 	})
 
-	link := tlCreateLink(t, env, org.Token, vehicleID, nil)
+	link := createLink(t, env, org.Token, vehicleID, nil)
 
 	t.Run("url is PUBLIC_BASE_URL/t/slug", func(t *testing.T) {
 		if want := env.BaseURL + "/t/" + link.Slug; link.URL != want {
@@ -498,12 +332,12 @@ func TestTrackingLinkCreateGivesURL(t *testing.T) {
 		if !strings.Contains(string(body), "2019 Toyota Land Cruiser") || !strings.Contains(string(body), "Create Motors") {
 			t.Fatalf("page does not show the vehicle title and organization name: %.500s", body)
 		}
-		if v := tlPublic(t, env, link.Slug); v == nil {
+		if v := publicTracking(t, env, link.Slug); v == nil {
 			t.Fatal("publicTracking is null for a new link")
 		}
 	})
 	t.Run("a second create on the same vehicle is CONFLICT", func(t *testing.T) {
-		tlWantCode(t, tlCreateLinkRes(t, env, org.Token, vehicleID, nil), "CONFLICT")
+		tlWantCode(t, createLinkRes(t, env, org.Token, vehicleID, nil), "CONFLICT")
 		if l := tlStaffLink(t, env, org.Token, vehicleID); l == nil || l.Slug != link.Slug {
 			t.Fatalf("after the refused create, vehicle.trackingLink = %+v, want the first link", l)
 		}
@@ -511,7 +345,7 @@ func TestTrackingLinkCreateGivesURL(t *testing.T) {
 	t.Run("two links never share a slug", func(t *testing.T) {
 		seen := map[string]bool{link.Slug: true}
 		for i := 0; i < 20; i++ {
-			l := tlCreateLink(t, env, org.Token, tlSimpleVehicle(t, env, org.Token), nil)
+			l := createLink(t, env, org.Token, newVehicle(t, env, org.Token), nil)
 			if seen[l.Slug] {
 				t.Fatalf("slug %q issued twice", l.Slug)
 			}
@@ -538,14 +372,15 @@ type tlShowcase struct {
 	LogoURL      string
 	Logo         tlImage
 	ExpiresAt    time.Time
-	Link         tlLink
+	Link         staffLink
 }
 
 func tlSeedShowcase(t *testing.T, env *apptest.Env, org apptest.Org) tlShowcase {
 	t.Helper()
 	s := tlShowcase{ETA: time.Now().AddDate(0, 1, 3).Format("2006-01-02")}
-	s.LogoURL, s.Logo = tlUploadLogo(t, env, org.Token)
-	s.VehicleID = tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	s.Logo = tlNewImage(t, 24, 12)
+	s.LogoURL = uploadLogo(t, env, org.Token, s.Logo.PNG)
+	s.VehicleID = createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2019, "make": "Toyota", "model": "Land Cruiser", "stage": "ARRIVED", "estimatedArrival": s.ETA,
 	})
 	s.Hero = tlUploadPhoto(t, env, org.Token, s.VehicleID, "hero shot", 40, 30)
@@ -557,11 +392,11 @@ func tlSeedShowcase(t *testing.T, env *apptest.Env, org apptest.Org) tlShowcase 
 	s.CustomerOld = "Your car has been unloaded at the port"
 	s.InternalNote = "Internal only: haggle with the shipping agent"
 	s.CustomerNew = "Your car is now waiting for its inspection"
-	tlAddNote(t, env, org.Token, s.VehicleID, s.CustomerOld, "CUSTOMER")
-	tlAddNote(t, env, org.Token, s.VehicleID, s.InternalNote, "INTERNAL")
-	tlAddNote(t, env, org.Token, s.VehicleID, s.CustomerNew, "CUSTOMER")
+	addNote(t, env, org.Token, s.VehicleID, s.CustomerOld, "CUSTOMER")
+	addNote(t, env, org.Token, s.VehicleID, s.InternalNote, "INTERNAL")
+	addNote(t, env, org.Token, s.VehicleID, s.CustomerNew, "CUSTOMER")
 	s.ExpiresAt = tlMustTime(t, tlFuture(7*24*time.Hour))
-	s.Link = tlCreateLink(t, env, org.Token, s.VehicleID, apptest.Vars{
+	s.Link = createLink(t, env, org.Token, s.VehicleID, apptest.Vars{
 		"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true,
 		"photoIds":  []string{s.C.ID, s.A.ID, s.B.ID},
 		"expiresAt": s.ExpiresAt.Format(time.RFC3339),
@@ -638,7 +473,7 @@ func TestTrackingLinkCustomerSees(t *testing.T) {
 		if status, _ := tlFetch(t, env, tlPhotoPath(s.Link.Slug, s.D.ID)); status != http.StatusNotFound {
 			t.Fatalf("GET /t/<slug>/photos/<unpicked id>: status %d, want 404", status)
 		}
-		if strings.Contains(page, s.D.ID) || bytes.Contains(tlPublicRes(t, env, s.Link.Slug).Body, []byte(s.D.ID)) {
+		if strings.Contains(page, s.D.ID) || bytes.Contains(publicTrackingRes(t, env, s.Link.Slug).Body, []byte(s.D.ID)) {
 			t.Fatal("the unpicked photo's id appears in a public response")
 		}
 	})
@@ -668,14 +503,14 @@ func TestTrackingLinkOptions(t *testing.T) {
 	heroPath := tlPhotoPath(slug, s.Hero.ID)
 	var labels []string // progress labels the customer saw while showProgress was on
 
-	type check func(t *testing.T, v *tlPublicView, page string, raw []byte)
+	type check func(t *testing.T, v *publicView, page string, raw []byte)
 	toggles := []struct {
 		option  string
 		on, off check
 	}{
 		{
 			option: "showPhoto",
-			on: func(t *testing.T, v *tlPublicView, page string, _ []byte) {
+			on: func(t *testing.T, v *publicView, page string, _ []byte) {
 				if v.HeroPhoto == nil {
 					t.Fatal("heroPhoto is null with showPhoto on and a hero set")
 				}
@@ -691,7 +526,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 					t.Fatal("the page does not show the hero photo")
 				}
 			},
-			off: func(t *testing.T, v *tlPublicView, page string, raw []byte) {
+			off: func(t *testing.T, v *publicView, page string, raw []byte) {
 				if v.HeroPhoto != nil {
 					t.Fatalf("heroPhoto = %+v with showPhoto off, want null", v.HeroPhoto)
 				}
@@ -708,7 +543,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 		},
 		{
 			option: "showEstimatedArrival",
-			on: func(t *testing.T, v *tlPublicView, page string, _ []byte) {
+			on: func(t *testing.T, v *publicView, page string, _ []byte) {
 				if v.EstimatedArrival == nil || *v.EstimatedArrival != s.ETA {
 					t.Fatalf("estimatedArrival = %v, want %q", v.EstimatedArrival, s.ETA)
 				}
@@ -716,7 +551,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 					t.Fatal("the page does not show the estimated arrival")
 				}
 			},
-			off: func(t *testing.T, v *tlPublicView, page string, raw []byte) {
+			off: func(t *testing.T, v *publicView, page string, raw []byte) {
 				if v.EstimatedArrival != nil {
 					t.Fatalf("estimatedArrival = %q with showEstimatedArrival off, want null", *v.EstimatedArrival)
 				}
@@ -727,7 +562,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 		},
 		{
 			option: "showProgress",
-			on: func(t *testing.T, v *tlPublicView, page string, _ []byte) {
+			on: func(t *testing.T, v *publicView, page string, _ []byte) {
 				p := v.Progress
 				if p == nil {
 					t.Fatal("progress is null with showProgress on")
@@ -756,7 +591,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 					labels = append(labels, st.Label)
 				}
 			},
-			off: func(t *testing.T, v *tlPublicView, page string, _ []byte) {
+			off: func(t *testing.T, v *publicView, page string, _ []byte) {
 				if v.Progress != nil {
 					t.Fatalf("progress = %+v with showProgress off, want null", v.Progress)
 				}
@@ -772,7 +607,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 		},
 		{
 			option: "showCustomerNotes",
-			on: func(t *testing.T, v *tlPublicView, page string, _ []byte) {
+			on: func(t *testing.T, v *publicView, page string, _ []byte) {
 				var bodies []string
 				for _, n := range v.Notes {
 					bodies = append(bodies, n.Body)
@@ -787,7 +622,7 @@ func TestTrackingLinkOptions(t *testing.T) {
 					t.Fatal("the page does not show the customer notes")
 				}
 			},
-			off: func(t *testing.T, v *tlPublicView, page string, raw []byte) {
+			off: func(t *testing.T, v *publicView, page string, raw []byte) {
 				if len(v.Notes) != 0 {
 					t.Fatalf("notes = %+v with showCustomerNotes off, want empty", v.Notes)
 				}
@@ -809,11 +644,11 @@ func TestTrackingLinkOptions(t *testing.T) {
 					opts[o] = true
 				}
 				opts[tg.option] = on
-				l := tlUpdateLink(t, env, org.Token, s.VehicleID, opts)
+				l := updateLink(t, env, org.Token, s.VehicleID, opts)
 				if l.Slug != slug {
 					t.Fatalf("updateTrackingLink changed the slug: %q -> %q", slug, l.Slug)
 				}
-				raw := tlPublicRes(t, env, slug).Body
+				raw := publicTrackingRes(t, env, slug).Body
 				v := tlWantAvailable(t, env, slug)
 				_, page := tlPage(t, env, slug)
 				if on {
@@ -837,9 +672,9 @@ func TestTrackingLinkOptions(t *testing.T) {
 
 func TestTrackingLinkHeroPhotoNeedsAHero(t *testing.T) {
 	env, org := tlStart(t, "No Hero Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	photo := tlUploadPhoto(t, env, org.Token, vehicleID, "gallery only", 10, 10)
-	link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": true})
+	link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": true})
 
 	t.Run("no hero set: heroPhoto is null", func(t *testing.T) {
 		if v := tlWantAvailable(t, env, link.Slug); v.HeroPhoto != nil {
@@ -880,7 +715,7 @@ func TestTrackingLinkLocaleFollowsCountry(t *testing.T) {
 		t.Run(country, func(t *testing.T) {
 			t.Parallel()
 			org := env.NewOrg(t, "Locale Imports "+country, country)
-			link := tlCreateLink(t, env, org.Token, tlSimpleVehicle(t, env, org.Token), nil)
+			link := createLink(t, env, org.Token, newVehicle(t, env, org.Token), nil)
 			v := tlWantAvailable(t, env, link.Slug)
 			if v.Organization.Country != country || v.Organization.Locale != locale {
 				t.Fatalf("country, locale = %q, %q; want %q, %q", v.Organization.Country, v.Organization.Locale, country, locale)
@@ -894,13 +729,13 @@ func TestTrackingLinkLocaleFollowsCountry(t *testing.T) {
 
 func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 	env, org := tlStart(t, "Update Imports", "NZ")
-	vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	vehicleID := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2021, "make": "Mazda", "model": "Bongo", "stage": "IN_TRANSIT",
 		"estimatedArrival": time.Now().AddDate(0, 0, 20).Format("2006-01-02"),
 	})
 	a := tlUploadPhoto(t, env, org.Token, vehicleID, "first", 10, 10)
 	b := tlUploadPhoto(t, env, org.Token, vehicleID, "second", 12, 10)
-	created := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{
+	created := createLink(t, env, org.Token, vehicleID, apptest.Vars{
 		"showPhoto": true, "showEstimatedArrival": true, "showProgress": true, "showCustomerNotes": true,
 		"photoIds": []string{a.ID},
 	})
@@ -909,7 +744,7 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 	}
 
 	t.Run("changing an option keeps slug and url and the customer sees it", func(t *testing.T) {
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"showProgress": false})
 		if l.Slug != created.Slug || l.URL != created.URL {
 			t.Fatalf("slug/url changed: %q %q -> %q %q", created.Slug, created.URL, l.Slug, l.URL)
 		}
@@ -924,7 +759,7 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 		}
 	})
 	t.Run("omitted options stay as they were", func(t *testing.T) {
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{b.ID, a.ID}})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{b.ID, a.ID}})
 		if l.ShowProgress || !l.ShowPhoto || !l.ShowEstimatedArrival || !l.ShowCustomerNotes {
 			t.Fatalf("options after changing only photoIds = %+v; want showProgress false and the rest true", l)
 		}
@@ -938,8 +773,8 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 	})
 	t.Run("omitted photoIds and expiresAt stay as they were", func(t *testing.T) {
 		exp := tlMustTime(t, tlFuture(72*time.Hour))
-		tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": exp.Format(time.RFC3339)})
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"showEstimatedArrival": false})
+		updateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": exp.Format(time.RFC3339)})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"showEstimatedArrival": false})
 		if !tlSameTime(l.ExpiresAt, &exp) {
 			t.Fatalf("expiresAt = %v after an update that omitted it, want %v", l.ExpiresAt, exp)
 		}
@@ -952,7 +787,7 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 		}
 	})
 	t.Run("photoIds empty removes the picked photos", func(t *testing.T) {
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{}})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{}})
 		if len(l.Photos) != 0 {
 			t.Fatalf("photos = %v, want none", l.photoIDs())
 		}
@@ -964,8 +799,8 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 		}
 	})
 	t.Run("updating a vehicle without a link is NOT_FOUND", func(t *testing.T) {
-		other := tlSimpleVehicle(t, env, org.Token)
-		tlWantCode(t, tlUpdateLinkRes(t, env, org.Token, other, apptest.Vars{"showPhoto": false}), "NOT_FOUND")
+		other := newVehicle(t, env, org.Token)
+		tlWantCode(t, updateLinkRes(t, env, org.Token, other, apptest.Vars{"showPhoto": false}), "NOT_FOUND")
 		if n := tlLinkCount(t, other, false); n != 0 {
 			t.Fatalf("updateTrackingLink on a vehicle without a link created %d links", n)
 		}
@@ -977,9 +812,9 @@ func TestTrackingLinkUpdateKeepsURL(t *testing.T) {
 
 func TestTrackingLinkRevoke(t *testing.T) {
 	env, org := tlStart(t, "Revoke Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	p := tlUploadPhoto(t, env, org.Token, vehicleID, "picked", 10, 10)
-	old := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
+	old := createLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
 	v := tlWantAvailable(t, env, old.Slug)
 	if len(v.Photos) != 1 {
 		t.Fatalf("picked photos = %d, want 1", len(v.Photos))
@@ -1011,7 +846,7 @@ func TestTrackingLinkRevoke(t *testing.T) {
 		tlWantCode(t, env.Do(t, org.Token, tlRevokeQuery, apptest.Vars{"v": vehicleID}), "NOT_FOUND")
 	})
 	t.Run("create again gives a fresh URL and the old one stays dead", func(t *testing.T) {
-		fresh := tlCreateLink(t, env, org.Token, vehicleID, nil)
+		fresh := createLink(t, env, org.Token, vehicleID, nil)
 		if fresh.Slug == old.Slug || fresh.URL == old.URL {
 			t.Fatalf("create after revoke reused the slug %q", old.Slug)
 		}
@@ -1025,7 +860,7 @@ func TestTrackingLinkRevoke(t *testing.T) {
 
 func TestTrackingLinkRegenerate(t *testing.T) {
 	env, org := tlStart(t, "Regenerate Imports", "NZ")
-	vehicleID := tlCreateVehicle(t, env, org.Token, apptest.Vars{
+	vehicleID := createVehicle(t, env, org.Token, apptest.Vars{
 		"year": 2018, "make": "Nissan", "model": "Elgrand", "stage": "COMPLIANCE",
 		"estimatedArrival": time.Now().AddDate(0, 0, 10).Format("2006-01-02"),
 	})
@@ -1033,9 +868,9 @@ func TestTrackingLinkRegenerate(t *testing.T) {
 	a := tlUploadPhoto(t, env, org.Token, vehicleID, "photo a", 10, 10)
 	b := tlUploadPhoto(t, env, org.Token, vehicleID, "photo b", 11, 10)
 	tlSetHero(t, env, org.Token, vehicleID, hero.ID)
-	tlAddNote(t, env, org.Token, vehicleID, "Booked in for its compliance check", "CUSTOMER")
+	addNote(t, env, org.Token, vehicleID, "Booked in for its compliance check", "CUSTOMER")
 	exp := tlMustTime(t, tlFuture(96*time.Hour))
-	old := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{
+	old := createLink(t, env, org.Token, vehicleID, apptest.Vars{
 		"showPhoto": false, "showEstimatedArrival": true, "showProgress": false, "showCustomerNotes": true,
 		"photoIds": []string{b.ID, a.ID}, "expiresAt": exp.Format(time.RFC3339),
 	})
@@ -1095,7 +930,7 @@ func TestTrackingLinkRegenerate(t *testing.T) {
 		}
 	})
 	t.Run("regenerating without a link is NOT_FOUND", func(t *testing.T) {
-		other := tlSimpleVehicle(t, env, org.Token)
+		other := newVehicle(t, env, org.Token)
 		tlWantCode(t, tlRegenerateRes(t, env, org.Token, other), "NOT_FOUND")
 		if n := tlLinkCount(t, other, false); n != 0 {
 			t.Fatalf("regenerate on a vehicle without a link created %d links", n)
@@ -1120,8 +955,8 @@ func TestTrackingLinkExpiry(t *testing.T) {
 	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 
 	t.Run("create with a past expiresAt is BAD_USER_INPUT and creates nothing", func(t *testing.T) {
-		vehicleID := tlSimpleVehicle(t, env, org.Token)
-		tlWantCode(t, tlCreateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": past}), "BAD_USER_INPUT")
+		vehicleID := newVehicle(t, env, org.Token)
+		tlWantCode(t, createLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": past}), "BAD_USER_INPUT")
 		if l := tlStaffLink(t, env, org.Token, vehicleID); l != nil {
 			t.Fatalf("vehicle.trackingLink = %+v after a refused create, want null", l)
 		}
@@ -1130,9 +965,9 @@ func TestTrackingLinkExpiry(t *testing.T) {
 		}
 	})
 	t.Run("update with a past expiresAt is BAD_USER_INPUT and changes nothing", func(t *testing.T) {
-		vehicleID := tlSimpleVehicle(t, env, org.Token)
-		before := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": true})
-		tlWantCode(t, tlUpdateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": false, "expiresAt": past}), "BAD_USER_INPUT")
+		vehicleID := newVehicle(t, env, org.Token)
+		before := createLink(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": true})
+		tlWantCode(t, updateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"showPhoto": false, "expiresAt": past}), "BAD_USER_INPUT")
 		after := tlStaffLink(t, env, org.Token, vehicleID)
 		if after == nil || after.Slug != before.Slug || !after.ShowPhoto || after.ExpiresAt != nil || !after.UpdatedAt.Equal(before.UpdatedAt) {
 			t.Fatalf("link after a refused update = %+v, want unchanged %+v", after, before)
@@ -1140,8 +975,8 @@ func TestTrackingLinkExpiry(t *testing.T) {
 		tlWantAvailable(t, env, before.Slug)
 	})
 
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
-	link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": tlFuture(time.Hour)})
+	vehicleID := newVehicle(t, env, org.Token)
+	link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": tlFuture(time.Hour)})
 	tlWantAvailable(t, env, link.Slug)
 	tlExpireNow(t, link.Slug)
 
@@ -1154,7 +989,7 @@ func TestTrackingLinkExpiry(t *testing.T) {
 		}
 	})
 	t.Run("clearing expiresAt reopens the same URL", func(t *testing.T) {
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": nil})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": nil})
 		if l.Slug != link.Slug || l.ExpiresAt != nil {
 			t.Fatalf("after expiresAt: null: slug %q expiresAt %v; want %q and null", l.Slug, l.ExpiresAt, link.Slug)
 		}
@@ -1166,7 +1001,7 @@ func TestTrackingLinkExpiry(t *testing.T) {
 		tlExpireNow(t, link.Slug)
 		tlWantUnavailable(t, env, link.Slug)
 		exp := tlMustTime(t, tlFuture(48*time.Hour))
-		l := tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": exp.Format(time.RFC3339)})
+		l := updateLink(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": exp.Format(time.RFC3339)})
 		if l.Slug != link.Slug {
 			t.Fatalf("slug changed: %q -> %q", link.Slug, l.Slug)
 		}
@@ -1181,9 +1016,9 @@ func TestTrackingLinkExpiry(t *testing.T) {
 
 func TestTrackingLinkBilling(t *testing.T) {
 	env, org := tlStart(t, "Billing Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	p := tlUploadPhoto(t, env, org.Token, vehicleID, "picked", 10, 10)
-	link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
+	link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
 	photoURL := tlWantAvailable(t, env, link.Slug).Photos[0].URL
 
 	setStatus := func(t *testing.T, status string) {
@@ -1221,9 +1056,9 @@ func TestTrackingLinkBilling(t *testing.T) {
 
 func TestTrackingLinkDeletedVehicle(t *testing.T) {
 	env, org := tlStart(t, "Delete Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	p := tlUploadPhoto(t, env, org.Token, vehicleID, "picked", 10, 10)
-	link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
+	link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
 	photoURL := tlWantAvailable(t, env, link.Slug).Photos[0].URL
 
 	tlDeleteVehicle(t, env, org.Token, vehicleID)
@@ -1242,10 +1077,10 @@ func TestTrackingLinkDeletedVehicle(t *testing.T) {
 		}
 	})
 	t.Run("updateTrackingLink is NOT_FOUND", func(t *testing.T) {
-		tlWantCode(t, tlUpdateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": nil}), "NOT_FOUND")
+		tlWantCode(t, updateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"expiresAt": nil}), "NOT_FOUND")
 	})
 	t.Run("createTrackingLink is NOT_FOUND", func(t *testing.T) {
-		tlWantCode(t, tlCreateLinkRes(t, env, org.Token, vehicleID, nil), "NOT_FOUND")
+		tlWantCode(t, createLinkRes(t, env, org.Token, vehicleID, nil), "NOT_FOUND")
 	})
 	t.Run("regenerateTrackingLink is NOT_FOUND", func(t *testing.T) {
 		tlWantCode(t, tlRegenerateRes(t, env, org.Token, vehicleID), "NOT_FOUND")
@@ -1273,7 +1108,7 @@ func TestTrackingLinkJunkSlugs(t *testing.T) {
 	t.Parallel()
 	org := env.NewOrg(t, "Junk Imports", "NZ")
 	// A real link exists, so "unknown" is not just "empty table".
-	link := tlCreateLink(t, env, org.Token, tlSimpleVehicle(t, env, org.Token), nil)
+	link := createLink(t, env, org.Token, newVehicle(t, env, org.Token), nil)
 
 	for name, slug := range map[string]string{
 		"empty":            "",
@@ -1294,11 +1129,11 @@ func TestTrackingLinkJunkSlugs(t *testing.T) {
 				}()
 			}
 			t.Run("publicTracking is null with no error", func(t *testing.T) {
-				res := tlPublicRes(t, env, slug)
+				res := publicTrackingRes(t, env, slug)
 				if res.Status != http.StatusOK || len(res.Errors) != 0 {
 					t.Fatalf("status %d, errors %s; want 200 and none", res.Status, res.Body)
 				}
-				var out struct{ PublicTracking *tlPublicView }
+				var out struct{ PublicTracking *publicView }
 				res.Decode(t, &out)
 				if out.PublicTracking != nil {
 					t.Fatalf("publicTracking = %+v, want null", out.PublicTracking)
@@ -1327,11 +1162,11 @@ func TestTrackingLinkJunkSlugs(t *testing.T) {
 func TestTrackingLinkPickedPhotosValidation(t *testing.T) {
 	env, org := tlStart(t, "Picker Imports", "NZ")
 	other := env.NewOrg(t, "Other Picker Imports", "NZ")
-	vehicleID := tlSimpleVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	own := tlUploadPhoto(t, env, org.Token, vehicleID, "own", 10, 10)
-	sibling := tlSimpleVehicle(t, env, org.Token)
+	sibling := newVehicle(t, env, org.Token)
 	siblingPhoto := tlUploadPhoto(t, env, org.Token, sibling, "sibling", 10, 10)
-	foreignVehicle := tlSimpleVehicle(t, env, other.Token)
+	foreignVehicle := newVehicle(t, env, other.Token)
 	foreignPhoto := tlUploadPhoto(t, env, other.Token, foreignVehicle, "foreign", 10, 10)
 
 	bad := map[string][]string{
@@ -1344,9 +1179,9 @@ func TestTrackingLinkPickedPhotosValidation(t *testing.T) {
 	t.Run("create", func(t *testing.T) {
 		for name, ids := range bad {
 			t.Run(name, func(t *testing.T) {
-				v := tlSimpleVehicle(t, env, org.Token)
+				v := newVehicle(t, env, org.Token)
 				tlUploadPhoto(t, env, org.Token, v, "its own", 10, 10)
-				tlWantCode(t, tlCreateLinkRes(t, env, org.Token, v, apptest.Vars{"photoIds": ids}), "BAD_USER_INPUT")
+				tlWantCode(t, createLinkRes(t, env, org.Token, v, apptest.Vars{"photoIds": ids}), "BAD_USER_INPUT")
 				if l := tlStaffLink(t, env, org.Token, v); l != nil {
 					t.Fatalf("vehicle.trackingLink = %+v after a refused create, want null", l)
 				}
@@ -1357,11 +1192,11 @@ func TestTrackingLinkPickedPhotosValidation(t *testing.T) {
 		}
 	})
 
-	link := tlCreateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{own.ID}})
+	link := createLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{own.ID}})
 	t.Run("update", func(t *testing.T) {
 		for name, ids := range bad {
 			t.Run(name, func(t *testing.T) {
-				tlWantCode(t, tlUpdateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": ids, "showProgress": false}), "BAD_USER_INPUT")
+				tlWantCode(t, updateLinkRes(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": ids, "showProgress": false}), "BAD_USER_INPUT")
 				l := tlStaffLink(t, env, org.Token, vehicleID)
 				if l == nil || !slices.Equal(l.photoIDs(), []string{own.ID}) || !l.ShowProgress || !l.UpdatedAt.Equal(link.UpdatedAt) {
 					t.Fatalf("link after a refused update = %+v, want unchanged %+v", l, link)

@@ -33,7 +33,7 @@ func TestAnonymousUploadIsRefusedBeforeItsBodyIsRead(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Upload Gate Imports", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	contentType, head := multipartStart(t, vehicleID)
 
 	// The body never ends: an answer proves the server did not wait for it.
@@ -59,7 +59,7 @@ func TestAnonymousUploadIsRefusedBeforeItsBodyIsRead(t *testing.T) {
 func TestUploadsInFlightAreBounded(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Upload Flood Imports", "NZ")
-	vehicleID := stNewVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 	contentType, head := multipartStart(t, vehicleID)
 
 	start := func() (*http.Response, *io.PipeWriter, chan struct{}) {

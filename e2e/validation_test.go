@@ -142,7 +142,7 @@ func TestValidationCostsAndPayments(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Validation Ledger Ltd", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
+	v := newVehicle(t, env, org.Token)
 	const addCost = `mutation($v: ID!, $in: CostInput!) { addCost(vehicleId: $v, input: $in) { id } }`
 	const pay = `mutation($v: ID!, $in: PaymentInput!) { recordPayment(vehicleId: $v, input: $in) { id } }`
 	money := func(amount, currency string) apptest.Vars {
@@ -191,7 +191,7 @@ func TestValidationNotes(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Validation Notes Ltd", "NZ")
 	t.Parallel()
-	v := stNewVehicle(t, env, org.Token)
+	v := newVehicle(t, env, org.Token)
 	const add = `mutation($v: ID!, $b: String!) { addNote(vehicleId: $v, body: $b, scope: INTERNAL) { id } }`
 
 	for name, body := range map[string]string{
@@ -216,12 +216,12 @@ func TestValidationNotes(t *testing.T) {
 	})
 
 	t.Run("updateNote refuses 10,001 characters and keeps the body", func(t *testing.T) {
-		n := stAddNote(t, env, org.Token, v, "original", "CUSTOMER")
+		noteID := addNote(t, env, org.Token, v, "original", "CUSTOMER")
 		res := env.Do(t, org.Token, `mutation($id: ID!, $b: String) { updateNote(id: $id, body: $b) { id } }`,
-			apptest.Vars{"id": n.ID, "b": strings.Repeat("n", 10001)})
+			apptest.Vars{"id": noteID, "b": strings.Repeat("n", 10001)})
 		stExpectError(t, res, "BAD_USER_INPUT")
 		var body string
-		if err := testDB.Get(&body, `SELECT body FROM notes WHERE id = $1`, n.ID); err != nil {
+		if err := testDB.Get(&body, `SELECT body FROM notes WHERE id = $1`, noteID); err != nil {
 			t.Fatal(err)
 		}
 		if body != "original" {
@@ -298,7 +298,7 @@ func TestValidationMalformedIDs(t *testing.T) {
 	env := apptest.New(t, testDB)
 	org := env.NewOrg(t, "Validation IDs Ltd", "NZ")
 	t.Parallel()
-	vehicleID := stNewVehicle(t, env, org.Token)
+	vehicleID := newVehicle(t, env, org.Token)
 
 	for _, id := range []string{"not-a-uuid", "", "00000000-0000-0000-0000-000000000000", "' OR 1=1 --", "7f1b1a4e7a534a539d3f2d5b1a1e0c11", strings.Repeat("9", 300)} {
 		t.Run(fmt.Sprintf("vehicle(id: %.40q) is null", id), func(t *testing.T) {

@@ -40,10 +40,10 @@ func wdUpdateOrg(t *testing.T, env *apptest.Env, token string, input apptest.Var
 // showing everything, and returns the vehicle id and slug.
 func wdLinkedVehicle(t *testing.T, env *apptest.Env, token string) (vehicleID, slug string) {
 	t.Helper()
-	vehicleID = tlCreateVehicle(t, env, token, apptest.Vars{
+	vehicleID = createVehicle(t, env, token, apptest.Vars{
 		"year": 2019, "make": "Toyota", "model": "Land Cruiser", "stage": "IN_TRANSIT", "estimatedArrival": "2026-12-24",
 	})
-	return vehicleID, tlCreateLink(t, env, token, vehicleID, nil).Slug
+	return vehicleID, createLink(t, env, token, vehicleID, nil).Slug
 }
 
 func TestWorldCountryDefaults(t *testing.T) {
@@ -239,10 +239,10 @@ func TestWorldNoEnglishOnTranslatedPages(t *testing.T) {
 	for _, country := range []string{"DE", "JP"} {
 		org := env.NewOrg(t, orgName, country)
 		vehicleID, slug := wdLinkedVehicle(t, env, org.Token)
-		tlAddNote(t, env, org.Token, vehicleID, "Notiz", "CUSTOMER")
+		addNote(t, env, org.Token, vehicleID, "Notiz", "CUSTOMER")
 		p := tlUploadPhoto(t, env, org.Token, vehicleID, "", 10, 10)
 		tlSetHero(t, env, org.Token, vehicleID, p.ID)
-		tlUpdateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
+		updateLink(t, env, org.Token, vehicleID, apptest.Vars{"photoIds": []string{p.ID}})
 		_, page := tlPage(t, env, slug)
 		shown := strings.Join(wdVisibleText(t, page), "\n")
 		ids, err := catalog.MessageIDs("en")
@@ -289,7 +289,7 @@ func wdSetNoteTime(t *testing.T, env *apptest.Env, noteID, vehicleID string, at 
 func TestWorldDayBoundaries(t *testing.T) {
 	env, org := tlStart(t, "Zone Imports", "NZ")
 	vehicleID, slug := wdLinkedVehicle(t, env, org.Token)
-	noteID := tlAddNote(t, env, org.Token, vehicleID, "Left Yokohama", "CUSTOMER")
+	noteID := addNote(t, env, org.Token, vehicleID, "Left Yokohama", "CUSTOMER")
 	// 09:30 on Tuesday 3 March in Auckland (NZDT, UTC+13); 15:30 on
 	// Monday 2 March in New York (EST, UTC−5).
 	at := time.Date(2026, 3, 2, 20, 30, 0, 0, time.UTC)
