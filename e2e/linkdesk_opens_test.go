@@ -36,29 +36,11 @@ func ldMarker() string {
 	return "LdMark" + hex.EncodeToString(b)
 }
 
-// ldLogs collects the server's log output.
-type ldLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *ldLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *ldLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // ldOpensEnv is a server behind a trusted proxy (loopback), so each test
 // client is named by X-Forwarded-For, as behind a load balancer.
-func ldOpensEnv(t *testing.T, conn *sqlx.DB) (*apptest.Env, *ldLogs) {
+func ldOpensEnv(t *testing.T, conn *sqlx.DB) (*apptest.Env, *logBuffer) {
 	t.Helper()
-	logs := &ldLogs{}
+	logs := &logBuffer{}
 	env := apptest.NewWith(t, conn, apptest.Options{
 		Env:    map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32,::1/128"},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
